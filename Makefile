@@ -1,0 +1,35 @@
+# Two commands on a fresh machine: `make run` and `make test`. Both build their own venv.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+EXAMPLE ?= manifests/examples/quickstart.yaml
+SECRETS ?= manifests/examples/secrets
+
+.PHONY: run test lint unit bench clean crds
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/parley serve -f $(EXAMPLE) --secrets-dir $(SECRETS) --port 8080
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check runtime operator tests bench
+	$(BIN)/ruff format --check runtime operator
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/pytest -q
+
+unit: $(BIN)/.installed
+	$(BIN)/pytest -q tests/unit
+
+crds: $(BIN)/.installed
+	$(BIN)/python -m parley_operator.crdgen crds
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

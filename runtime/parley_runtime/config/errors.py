@@ -1,0 +1,44 @@
+"""Configuration errors: every problem is one human line naming the file and the field path.
+
+ConfigError            -- raised by the loader and the secret resolver; carries all problems
+"""
+
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        if not self.problems:
+            return "invalid configuration"
+        more = len(self.problems) - 1
+        return self.problems[0] + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """`("spec", "models", "routes", 0, "weight")` → `spec.models.routes[0].weight`."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
+def describe_validation_error(prefix: str, exc: ValidationError) -> list[str]:
+    lines = []
+    for err in exc.errors(include_url=False):
+        path = field_path(err["loc"]) or "(document)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        lines.append(f"{prefix}: {path}: {msg}")
+    return lines

@@ -1,0 +1,299 @@
+"""ChatBot and PlatformBinding as pydantic models: the one schema source (CRDs are generated from it)."""
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from parley_runtime.config import platforms
+from parley_runtime.core.durations import DURATION_PATTERN, parse_duration
+
+API_GROUP = "parley.dev"
+API_VERSION = "v1alpha1"
+GROUP_VERSION = f"{API_GROUP}/{API_VERSION}"
+
+# Bot names become Deployment/Service names with suffixes such as "-gateway": keep them DNS-1035 labels.
+BOT_NAME_PATTERN = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+BOT_NAME_MAX = 45
+
+Duration = Annotated[str, StringConstraints(pattern=DURATION_PATTERN)]
+Percent = Annotated[int, Field(ge=0, le=100)]
+
+
+class SpecModel(BaseModel):
+    """Manifest fields are camelCase; unknown fields are errors, as `kubectl apply` would make them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, alias_generator=to_camel)
+
+
+class SecretKeySelector(SpecModel):
+    name: Annotated[str, Field(min_length=1, max_length=253)]
+    key: Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$")]
+
+
+class SecretValue(SpecModel):
+    """A value that lives in a Secret: never written inline in a manifest."""
+
+    secret_key_ref: SecretKeySelector
+
+
+class Persona(SpecModel):
+    system_prompt: str = ""
+    language: str | None = None
+
+
+class Pricing(SpecModel):
+    """Cost per million tokens, for cost accounting per route."""
+
+    input_per_million: Annotated[float, Field(ge=0)] = 0.0
+    output_per_million: Annotated[float, Field(ge=0)] = 0.0
+
+
+ProviderName = Literal["openai-compatible", "anthropic", "gemini", "echo"]
+
+
+class ModelRoute(SpecModel):
+    name: Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
+    provider: ProviderName
+    model: Annotated[str, Field(min_length=1)]
+    base_url: Annotated[str | None, Field(alias="baseURL")] = None
+    api_key: SecretValue | None = None
+    priority: Annotated[int, Field(ge=0, le=1000)] = 0
+    weight: Percent = 100
+    timeout: Duration = "60s"
+    retries: Annotated[int, Field(ge=0, le=10)] = 1
+    capabilities: list[Annotated[str, Field(min_length=1, max_length=63)]] = Field(default_factory=list)
+    max_tokens: Annotated[int | None, Field(ge=1)] = None
+    temperature: Annotated[float | None, Field(ge=0, le=2)] = None
+    pricing: Pricing | None = None
+
+    @property
+    def timeout_seconds(self) -> float:
+        return parse_duration(self.timeout)
+
+    @model_validator(mode="after")
+    def _needs_key(self) -> "ModelRoute":
+        if self.provider in ("anthropic", "gemini") and self.api_key is None:
+            raise ValueError(f"provider {self.provider} needs apiKey")
+        return self
+
+
+class CircuitBreaker(SpecModel):
+    failure_threshold: Annotated[int, Field(ge=1, le=100)] = 3
+    cooldown: Duration = "30s"
+
+
+class HealthCheck(SpecModel):
+    """Active probe of every route; `interval: 0s` (the default) turns it off."""
+
+    interval: Duration = "0s"
+
+
+class Models(SpecModel):
+    routes: Annotated[list[ModelRoute], Field(min_length=1)]
+    circuit_breaker: CircuitBreaker = CircuitBreaker()
+    health_check: HealthCheck = HealthCheck()
+
+    @field_validator("routes")
+    @classmethod
+    def _unique_names(cls, routes: list[ModelRoute]) -> list[ModelRoute]:
+        names = [r.name for r in routes]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"route names must be unique: {', '.join(dupes)}")
+        return routes
+
+
+class PluginSpec(SpecModel):
+    name: Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-_a-z0-9]*[a-z0-9])?$")]
+    enabled: bool = True
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class Session(SpecModel):
+    max_turns: Annotated[int, Field(ge=0, le=1000)] = 20
+    max_tokens: Annotated[int, Field(ge=0, le=2_000_000)] = 8000
+    ttl: Duration = "24h"
+
+    @property
+    def ttl_seconds(self) -> float:
+        return parse_duration(self.ttl)
+
+
+class RateLimit(SpecModel):
+    per_user_per_minute: Annotated[int, Field(ge=0, le=100_000)] = 20
+    per_chat_per_minute: Annotated[int, Field(ge=0, le=100_000)] = 0  # 0 = unlimited
+
+
+class Scaling(SpecModel):
+    min_replicas: Annotated[int, Field(ge=1, le=1000)] = 2
+    max_replicas: Annotated[int, Field(ge=1, le=1000)] = 10
+    target_cpu_utilization_percentage: Annotated[
+        int, Field(ge=1, le=100, alias="targetCPUUtilizationPercentage")
+    ] = 70
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Scaling":
+        if self.min_replicas > self.max_replicas:
+            raise ValueError("minReplicas must be <= maxReplicas")
+        return self
+
+
+Quantity = Annotated[str, StringConstraints(pattern=r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti|E|Ei|P|Pi)?$")]
+
+
+class Resources(SpecModel):
+    requests: dict[Literal["cpu", "memory", "ephemeral-storage"], Quantity] = Field(default_factory=dict)
+    limits: dict[Literal["cpu", "memory", "ephemeral-storage"], Quantity] = Field(default_factory=dict)
+
+
+class Redis(SpecModel):
+    url: SecretValue
+
+
+class Api(SpecModel):
+    """The HTTP chat API; with a token, callers must send `Authorization: Bearer <token>`."""
+
+    token: SecretValue | None = None
+
+
+class Pause(SpecModel):
+    duration: Duration | None = None  # absent: wait for the parley.dev/promote annotation
+
+
+class CanaryStep(SpecModel):
+    set_weight: Percent | None = None
+    pause: Pause | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "CanaryStep":
+        if (self.set_weight is None) == (self.pause is None):
+            raise ValueError("a canary step has exactly one of setWeight or pause")
+        return self
+
+
+class Analysis(SpecModel):
+    max_error_rate: Annotated[float, Field(ge=0, le=1)] = 0.05
+    max_p99_seconds: Annotated[float, Field(gt=0)] = 10.0
+    interval: Duration = "1m"
+    failure_limit: Annotated[int, Field(ge=1, le=100)] = 1
+    min_sample_size: Annotated[int, Field(ge=0)] = 20
+    prometheus_url: Annotated[str | None, Field(alias="prometheusURL")] = None
+
+
+class Canary(SpecModel):
+    version: Annotated[str, Field(min_length=1, max_length=128)]
+    steps: Annotated[list[CanaryStep], Field(min_length=1)]
+    analysis: Analysis = Analysis()
+
+
+class ChatBotSpec(SpecModel):
+    version: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")]
+    image: str | None = None
+    persona: Persona = Persona()
+    models: Models
+    plugins: list[PluginSpec] = Field(default_factory=list)
+    session: Session = Session()
+    rate_limit: RateLimit = RateLimit()
+    scaling: Scaling = Scaling()
+    resources: Resources = Resources()
+    redis: Redis | None = None
+    api: Api = Api()
+    canary: Canary | None = None
+
+
+class ObjectMeta(BaseModel):
+    """The metadata fields Parley reads; server-set fields (uid, resourceVersion…) are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=253)]
+    namespace: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    generation: int | None = None
+    uid: str | None = None
+
+
+class ChatBot(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    api_version: Annotated[Literal["parley.dev/v1alpha1"], Field(alias="apiVersion")] = "parley.dev/v1alpha1"
+    kind: Literal["ChatBot"] = "ChatBot"
+    metadata: ObjectMeta
+    spec: ChatBotSpec
+    status: dict[str, Any] | None = None
+
+    @field_validator("metadata")
+    @classmethod
+    def _dns_name(cls, meta: ObjectMeta) -> ObjectMeta:
+        _check_bot_name(meta.name)
+        return meta
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+
+class BotRef(SpecModel):
+    name: Annotated[str, Field(min_length=1, max_length=253)]
+
+
+class SecretRef(SpecModel):
+    name: Annotated[str, Field(min_length=1, max_length=253)]
+
+
+class Credentials(SpecModel):
+    secret_ref: SecretRef | None = None
+
+
+class PlatformBindingSpec(SpecModel):
+    bot_ref: BotRef
+    platform: platforms.PlatformName
+    credentials: Credentials = Credentials()
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("settings")
+    @classmethod
+    def _settings_for_platform(cls, settings: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        platform = info.data.get("platform")
+        if platform is not None:
+            platforms.validate_settings(platform, settings)
+        return settings
+
+    @model_validator(mode="after")
+    def _credentials_needed(self) -> "PlatformBindingSpec":
+        if platforms.REQUIRED_KEYS[self.platform] and self.credentials.secret_ref is None:
+            raise ValueError(f"platform {self.platform} needs credentials.secretRef")
+        return self
+
+    def typed_settings(self) -> platforms.PlatformSettings:
+        return platforms.validate_settings(self.platform, self.settings)
+
+
+class PlatformBinding(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    api_version: Annotated[Literal["parley.dev/v1alpha1"], Field(alias="apiVersion")] = "parley.dev/v1alpha1"
+    kind: Literal["PlatformBinding"] = "PlatformBinding"
+    metadata: ObjectMeta
+    spec: PlatformBindingSpec
+    status: dict[str, Any] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+
+def _check_bot_name(name: str) -> None:
+    if len(name) > BOT_NAME_MAX or not re.fullmatch(BOT_NAME_PATTERN, name):
+        raise ValueError(f"name {name!r} must be a lower-case DNS label of at most {BOT_NAME_MAX} characters")

@@ -1,0 +1,97 @@
+"""The small interfaces the pipeline is written against; implementations live in outer layers."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import NamedTuple, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from parley_runtime.core.chat import ChatMessage, ChatRequest, ChatResponse, StreamChunk
+from parley_runtime.core.messages import InboundMessage, OutboundMessage
+
+
+class ChatModel(Protocol):
+    """An LLM provider, or the router that fronts several of them."""
+
+    async def complete(self, request: ChatRequest) -> ChatResponse: ...
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]: ...
+
+
+class SessionKey(NamedTuple):
+    bot: str
+    platform: str
+    chat_id: str
+    user_id: str
+
+
+class SessionStore(Protocol):
+    """Multi-turn history per (bot, platform, chat, user), bounded and expiring."""
+
+    async def load(self, key: SessionKey) -> list[ChatMessage]: ...
+
+    async def append(
+        self,
+        key: SessionKey,
+        messages: Sequence[ChatMessage],
+        *,
+        max_turns: int,
+        max_tokens: int,
+        ttl_seconds: float,
+    ) -> None: ...
+
+    async def clear(self, key: SessionKey) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class RateLimiter(Protocol):
+    async def allow(self, key: str, limit_per_minute: int) -> bool: ...
+
+
+class DedupStore(Protocol):
+    """Remembers platform event ids so that a redelivery is processed once."""
+
+    async def first_seen(self, key: str, ttl_seconds: float) -> bool: ...
+
+
+class WebhookRequest(BaseModel):
+    """What an adapter needs of an inbound HTTP callback: verification is over `body` as received."""
+
+    model_config = ConfigDict(frozen=True)
+
+    method: str
+    query: Mapping[str, str] = Field(default_factory=dict)
+    headers: Mapping[str, str] = Field(default_factory=dict)  # lower-cased names
+    body: bytes = b""
+
+
+class WebhookResult(BaseModel):
+    """The HTTP answer for the platform plus the events to enqueue (none for handshakes)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: Mapping[str, str] = Field(default_factory=dict)
+    events: tuple[InboundMessage, ...] = ()
+    rejected: bool = False  # verification failed: counted, never processed
+
+
+EventSink = Callable[[InboundMessage], Awaitable[None]]
+
+
+class PlatformAdapter(Protocol):
+    """One chat platform: verify + handshake + parse inbound, and send outbound."""
+
+    platform: str
+
+    async def handle_webhook(self, request: WebhookRequest) -> WebhookResult: ...
+
+    async def send(self, message: OutboundMessage) -> None: ...
+
+
+class LongConnectionAdapter(PlatformAdapter, Protocol):
+    """A platform reached over a long-lived connection held by one gateway replica."""
+
+    async def run_connection(self, sink: EventSink) -> None: ...
