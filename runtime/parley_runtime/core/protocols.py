@@ -6,7 +6,7 @@ from typing import NamedTuple, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from parley_runtime.core.chat import ChatMessage, ChatRequest, ChatResponse, StreamChunk
-from parley_runtime.core.messages import InboundMessage, OutboundMessage
+from parley_runtime.core.messages import InboundMessage, OutboundMessage, Track
 
 
 class ChatModel(Protocol):
@@ -76,6 +76,7 @@ class WebhookResult(BaseModel):
     headers: Mapping[str, str] = Field(default_factory=dict)
     events: tuple[InboundMessage, ...] = ()
     rejected: bool = False  # verification failed: counted, never processed
+    reason: str = ""  # short machine-readable cause when rejected, e.g. "bad-signature"
 
 
 EventSink = Callable[[InboundMessage], Awaitable[None]]
@@ -95,3 +96,27 @@ class LongConnectionAdapter(PlatformAdapter, Protocol):
     """A platform reached over a long-lived connection held by one gateway replica."""
 
     async def run_connection(self, sink: EventSink) -> None: ...
+
+
+class Delivery(Protocol):
+    """One queued message handed to a consumer; unacknowledged ones are re-delivered."""
+
+    @property
+    def message(self) -> InboundMessage: ...
+
+    @property
+    def delivery_count(self) -> int: ...
+
+    async def ack(self) -> None: ...
+
+
+class MessageQueue(Protocol):
+    """Inbound events between the gateway and the engines, one stream per track."""
+
+    async def put(self, message: InboundMessage) -> None: ...
+
+    def consume(self, track: Track, consumer: str) -> AsyncIterator[Delivery]: ...
+
+    async def lag(self, track: Track) -> int: ...
+
+    async def close(self) -> None: ...

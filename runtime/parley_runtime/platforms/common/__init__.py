@@ -1,0 +1,1 @@
+"""Helpers several adapters share (token caching, HTTP error mapping, shared crypto layouts)."""

@@ -1,0 +1,47 @@
+"""Maps outbound HTTP failures to retryable or permanent send errors."""
+
+import email.utils
+import time
+
+import httpx
+
+from parley_runtime.platforms.errors import PermanentSendError, RetryableSendError, SendError
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(0.0, parsed.timestamp() - time.time())
+
+
+def error_for_status(platform: str, response: httpx.Response) -> SendError | None:
+    """None for 2xx; otherwise the error to raise (429/5xx retryable, other 4xx permanent)."""
+    if response.is_success:
+        return None
+    # Host and last path segment only: some platforms put the bot token in the path or query.
+    method = response.request.url.path.rsplit("/", 1)[-1]
+    what = f"HTTP {response.status_code} from {response.request.url.host} ({method})"
+    if response.status_code == 429 or response.status_code >= 500:
+        return RetryableSendError(platform, what, retry_after=retry_after_seconds(response))
+    return PermanentSendError(platform, what)
+
+
+async def post_json(
+    platform: str, http: httpx.AsyncClient, url: str, payload: object, **kwargs: object
+) -> httpx.Response:
+    """POST JSON; transport failures become retryable errors, bad statuses are raised by kind."""
+    try:
+        response = await http.post(url, json=payload, **kwargs)  # type: ignore[arg-type]
+    except httpx.TimeoutException:
+        raise RetryableSendError(platform, "timeout") from None
+    except httpx.TransportError as exc:
+        raise RetryableSendError(platform, f"connection error: {type(exc).__name__}") from None
+    error = error_for_status(platform, response)
+    if error is not None:
+        raise error
+    return response
