@@ -3,6 +3,8 @@
 ConfigError            -- raised by the loader and the secret resolver; carries all problems
 """
 
+import json
+import re
 from collections.abc import Sequence
 
 from pydantic import ValidationError
@@ -26,9 +28,14 @@ def field_path(loc: Sequence[int | str]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        else:
+        elif _PLAIN_KEY.fullmatch(part):
             out += ("." if out else "") + part
+        else:  # keys from user input may hold anything, newlines included: quote them
+            out += f"[{json.dumps(part, ensure_ascii=False)}]"
     return out
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_\-$@]+")
 
 
 def describe_validation_error(prefix: str, exc: ValidationError) -> list[str]:

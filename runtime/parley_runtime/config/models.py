@@ -71,7 +71,9 @@ class ModelRoute(SpecModel):
     weight: Percent = 100
     timeout: Duration = "60s"
     retries: Annotated[int, Field(ge=0, le=10)] = 1
-    capabilities: list[Annotated[str, Field(min_length=1, max_length=63)]] = Field(default_factory=list)
+    capabilities: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=63)]], Field(max_length=32)
+    ] = Field(default_factory=list)
     max_tokens: Annotated[int | None, Field(ge=1)] = None
     temperature: Annotated[float | None, Field(ge=0, le=2)] = None
     pricing: Pricing | None = None
@@ -99,7 +101,7 @@ class HealthCheck(SpecModel):
 
 
 class Models(SpecModel):
-    routes: Annotated[list[ModelRoute], Field(min_length=1)]
+    routes: Annotated[list[ModelRoute], Field(min_length=1, max_length=32)]
     circuit_breaker: CircuitBreaker = CircuitBreaker()
     health_check: HealthCheck = HealthCheck()
 
@@ -192,7 +194,7 @@ class Analysis(SpecModel):
 
 class Canary(SpecModel):
     version: Annotated[str, Field(min_length=1, max_length=128)]
-    steps: Annotated[list[CanaryStep], Field(min_length=1)]
+    steps: Annotated[list[CanaryStep], Field(min_length=1, max_length=64)]
     analysis: Analysis = Analysis()
 
 
@@ -201,7 +203,7 @@ class ChatBotSpec(SpecModel):
     image: str | None = None
     persona: Persona = Persona()
     models: Models
-    plugins: list[PluginSpec] = Field(default_factory=list)
+    plugins: Annotated[list[PluginSpec], Field(max_length=64)] = Field(default_factory=list)
     session: Session = Session()
     rate_limit: RateLimit = RateLimit()
     scaling: Scaling = Scaling()
@@ -209,6 +211,12 @@ class ChatBotSpec(SpecModel):
     redis: Redis | None = None
     api: Api = Api()
     canary: Canary | None = None
+
+    @model_validator(mode="after")
+    def _canary_differs(self) -> "ChatBotSpec":
+        if self.canary is not None and self.canary.version == self.version:
+            raise ValueError("canary.version must differ from version")
+        return self
 
 
 class ObjectMeta(BaseModel):

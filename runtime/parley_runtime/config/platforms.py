@@ -56,16 +56,24 @@ class WeComSettings(PlatformSettings):
 
 
 class WeChatMpSettings(PlatformSettings):
-    reply_mode: Literal["customer-service", "passive"] = "customer-service"
+    # Replies go through the customer-service API: a passive reply in the callback's HTTP answer would
+    # have to wait for the LLM, and WeChat gives up after 5 s.
+    reply_mode: Literal["customer-service"] = "customer-service"
 
 
 class TelegramSettings(PlatformSettings):
+    """`botUsername` (without "@") lets group messages that @-mention the bot count as addressed to it."""
+
     mode: Literal["webhook", "polling"] = "webhook"
     poll_timeout_seconds: Annotated[int, Field(ge=0, le=50)] = 25
+    bot_username: Annotated[str, Field(pattern=r"^@?[A-Za-z0-9_]{1,64}$")] | None = None
 
 
 class QQSettings(PlatformSettings):
+    """`sandbox` selects the sandbox API host; `tokenBase` overrides https://bots.qq.com (tests)."""
+
     sandbox: bool = False
+    token_base: str | None = None
 
 
 class OneBotSettings(PlatformSettings):
@@ -77,11 +85,18 @@ class SlackSettings(PlatformSettings):
 
 
 class DiscordSettings(PlatformSettings):
-    pass
+    """Slash commands in `askCommands` pass only their option text to the bot ("/ask prompt: hi" → "hi");
+    any other command arrives as "/name value…" for the plugin commands."""
+
+    ask_commands: tuple[str, ...] = ("ask", "chat")
 
 
 class HttpSettings(PlatformSettings):
+    """Replies go to `callbackUrl`; a caller's own `callback_url` only under an allow-listed prefix."""
+
     callback_url: str | None = None
+    allowed_callback_prefixes: tuple[str, ...] = ()
+    callback_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
 
 
 SETTINGS_MODELS: dict[str, type[PlatformSettings]] = {

@@ -21,6 +21,10 @@ class RuntimeSettings(BaseSettings):
     role: Literal["serve", "gateway", "engine"] = "serve"
     track: Literal["stable", "canary"] = "stable"
     redis_url: str | None = None
+    redis_url_file: Path | None = None  # a mounted Secret key, so the URL never sits in the pod spec
+    internal_token_file: Path | None = None
+    pod_name: str | None = None  # Lease holder identity in a cluster
+    namespace: str | None = None
     route_file: Path | None = None  # gray-release weights written by the operator
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"

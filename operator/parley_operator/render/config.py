@@ -1,0 +1,100 @@
+"""The runtime's configuration as ConfigMaps, the gray-release routes, and the internal Secret.
+
+`bot.yaml` is the runtime's view of the manifest: status, server metadata and the fields only the
+operator acts on (image, scaling, resources, canary) are left out, so editing those does not change
+the config checksum and does not restart pods that have no use for them.
+"""
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from parley_operator.render import yamltext
+from parley_operator.render.meta import Context
+from parley_runtime.config.models import ChatBot, PlatformBinding
+
+CONFIG_KEY = "bot.yaml"
+ROUTES_KEY = "routes.json"
+INTERNAL_TOKEN_KEY = "token"  # noqa: S105 - the key name in the Secret, not a value
+OPERATOR_ONLY_FIELDS = ("image", "scaling", "resources", "canary")
+
+
+def runtime_documents(
+    bot: ChatBot, bindings: Sequence[PlatformBinding], namespace: str
+) -> list[dict[str, Any]]:
+    """The ChatBot and its bindings as the runtime loads them (secret values are refs only).
+
+    Defaults are written out, so the result is the same whether or not the API server filled them in.
+    """
+    spec = bot.spec.model_dump(
+        mode="json", by_alias=True, exclude_none=True, exclude=set(OPERATOR_ONLY_FIELDS)
+    )
+    docs: list[dict[str, Any]] = [
+        {
+            "apiVersion": bot.api_version,
+            "kind": bot.kind,
+            "metadata": {"name": bot.metadata.name, "namespace": namespace},
+            "spec": spec,
+        }
+    ]
+    for binding in bindings:
+        docs.append(
+            {
+                "apiVersion": binding.api_version,
+                "kind": binding.kind,
+                "metadata": {"name": binding.metadata.name, "namespace": namespace},
+                "spec": binding.spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+            }
+        )
+    return docs
+
+
+def config_data(bot: ChatBot, bindings: Sequence[PlatformBinding], namespace: str) -> dict[str, str]:
+    return {CONFIG_KEY: yamltext.dump_all(runtime_documents(bot, bindings, namespace), sort_keys=True)}
+
+
+def config_map(ctx: Context, data: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": ctx.metadata(ctx.names.config, "config"),
+        "data": data,
+    }
+
+
+def routes_data(bot: ChatBot, canary_weight: int) -> dict[str, str]:
+    """What the gateway's gray release reads; the weight is 0 whenever there is no canary."""
+    canary = bot.spec.canary
+    routes = {
+        "bot": bot.metadata.name,
+        "stableVersion": bot.spec.version,
+        "canaryVersion": canary.version if canary is not None else None,
+        "canaryWeight": canary_weight if canary is not None else 0,
+    }
+    return {ROUTES_KEY: json.dumps(routes)}
+
+
+def routes_map(ctx: Context, data: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": ctx.metadata(ctx.names.routes, "routes"),
+        "data": data,
+    }
+
+
+def internal_secret(ctx: Context) -> dict[str, Any]:
+    """Rendered without data: the operator adds `stringData.token` once, on create, and never again."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": ctx.metadata(ctx.names.internal_secret, "credentials"),
+        "type": "Opaque",
+    }
+
+
+def checksum(data: dict[str, str], secret_names: Sequence[str]) -> str:
+    """sha256 over the config data and the mounted Secrets' names (not their values: we never read them)."""
+    blob = json.dumps({"data": data, "secrets": sorted(secret_names)}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()

@@ -1,0 +1,93 @@
+"""CEL rules (`x-kubernetes-validations`) and list bounds, added deliberately where the models have rules.
+
+Each rule mirrors a pydantic validator (or adds one the models cannot express, such as
+canary.version != version), so `kubectl apply` rejects what the runtime would. Lists touched by a
+rule get `maxItems` so the API server's CEL cost estimate stays within budget.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from parley_runtime.config.models import BOT_NAME_MAX, BOT_NAME_PATTERN
+from parley_runtime.config.platforms import REQUIRED_KEYS
+
+ITEMS = "[]"  # a path step into a list's items
+
+
+@dataclass(frozen=True)
+class Rule:
+    path: tuple[str, ...]  # from the CRD's root schema; "[]" steps into list items
+    rule: str
+    message: str
+    field_path: str | None = None  # relative to `path`, as Kubernetes reports it
+
+
+_NO_CREDENTIALS = sorted(p for p, keys in REQUIRED_KEYS.items() if not keys)
+
+CHATBOT_RULES = (
+    Rule(
+        (),
+        f"self.metadata.name.size() <= {BOT_NAME_MAX} && self.metadata.name.matches('{BOT_NAME_PATTERN}')",
+        f"metadata.name must be a lower-case DNS label of at most {BOT_NAME_MAX} characters "
+        "(it names the bot's Deployments and Services)",
+    ),
+    Rule(
+        ("spec",),
+        "!has(self.canary) || self.canary.version != self.version",
+        "canary.version must differ from version",
+        ".canary.version",
+    ),
+    Rule(
+        ("spec", "models"),
+        "self.routes.all(r, self.routes.exists_one(s, s.name == r.name))",
+        "route names must be unique",
+        ".routes",
+    ),
+    Rule(
+        ("spec", "models", "routes", ITEMS),
+        "!(self.provider in ['anthropic', 'gemini']) || has(self.apiKey)",
+        "providers anthropic and gemini need apiKey",
+        ".apiKey",
+    ),
+    Rule(("spec", "scaling"), "self.minReplicas <= self.maxReplicas", "minReplicas must be <= maxReplicas"),
+    Rule(
+        ("spec", "canary", "steps", ITEMS),
+        "has(self.setWeight) != has(self.pause)",
+        "a canary step has exactly one of setWeight or pause",
+    ),
+)
+
+BINDING_RULES = (
+    Rule(
+        ("spec",),
+        f"self.platform in {_NO_CREDENTIALS!r} || (has(self.credentials) && has(self.credentials.secretRef))",
+        "this platform needs credentials.secretRef",
+        ".credentials",
+    ),
+)
+
+LIST_BOUNDS: dict[tuple[str, ...], int] = {
+    ("spec", "models", "routes"): 32,
+    ("spec", "models", "routes", ITEMS, "capabilities"): 32,
+    ("spec", "plugins"): 64,
+    ("spec", "canary", "steps"): 64,
+}
+
+
+def schema_at(root: dict[str, Any], path: Sequence[str]) -> dict[str, Any]:
+    node = root
+    for step in path:
+        node = node["items"] if step == ITEMS else node["properties"][step]
+    return node
+
+
+def apply(root: dict[str, Any], rules: Sequence[Rule], bounds: dict[tuple[str, ...], int]) -> None:
+    """Attach `rules` and list bounds to the schema in place."""
+    for path, max_items in bounds.items():
+        schema_at(root, path)["maxItems"] = max_items
+    for rule in rules:
+        entry: dict[str, Any] = {"rule": rule.rule, "message": rule.message}
+        if rule.field_path is not None:
+            entry["fieldPath"] = rule.field_path
+        schema_at(root, rule.path).setdefault("x-kubernetes-validations", []).append(entry)

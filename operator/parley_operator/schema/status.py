@@ -1,0 +1,65 @@
+"""Status schemas: typed where tools read them (printer columns, kstatus), open where the operator grows."""
+
+from typing import Any
+
+_STR = {"type": "string"}
+_INT = {"type": "integer", "format": "int64"}
+
+
+def conditions() -> dict[str, Any]:
+    """kstatus-compatible conditions (`Ready`, `Reconciling`, `Stalled`), one per type."""
+    return {
+        "type": "array",
+        "x-kubernetes-list-type": "map",
+        "x-kubernetes-list-map-keys": ["type"],
+        "items": {
+            "type": "object",
+            "required": ["type", "status"],
+            "properties": {
+                "type": {"type": "string", "maxLength": 316},
+                "status": {"type": "string", "enum": ["True", "False", "Unknown"]},
+                "reason": {"type": "string", "maxLength": 1024},
+                "message": {"type": "string", "maxLength": 32768},
+                "lastTransitionTime": {"type": "string", "format": "date-time"},
+                "observedGeneration": {"type": "integer", "format": "int64", "minimum": 0},
+            },
+        },
+    }
+
+
+def chatbot_status() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "x-kubernetes-preserve-unknown-fields": True,
+        "properties": {
+            "observedGeneration": _INT,
+            "conditions": conditions(),
+            "stableVersion": _STR,
+            "canary": {
+                "type": "object",
+                "nullable": True,
+                "properties": {
+                    "version": _STR,
+                    "weight": {"type": "integer", "minimum": 0, "maximum": 100},
+                    "step": {"type": "integer", "minimum": 0},
+                    "phase": _STR,
+                    "startedAt": {"type": "string", "format": "date-time"},
+                    "message": _STR,
+                },
+            },
+            "replicas": {"type": "integer", "format": "int32"},
+            "readyReplicas": {"type": "integer", "format": "int32"},
+        },
+    }
+
+
+def binding_status() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "x-kubernetes-preserve-unknown-fields": True,
+        "properties": {
+            "observedGeneration": _INT,
+            "conditions": conditions(),
+            "webhookPath": _STR,
+        },
+    }

@@ -1,0 +1,18 @@
+"""`parley validate -f FILE...`: exit 0 and `ok: N objects in M files`, or 2 and one line per problem."""
+
+import argparse
+import sys
+
+from parley_operator.validation.files import validate_files
+
+
+def run(args: argparse.Namespace) -> int:
+    report = validate_files(list(args.files))
+    if report.problems:
+        for problem in report.problems:
+            print(problem.line(), file=sys.stderr)
+        return 2
+    objects = f"{report.objects} object{'' if report.objects == 1 else 's'}"
+    files = f"{report.files} file{'' if report.files == 1 else 's'}"
+    print(f"ok: {objects} in {files}")
+    return 0

@@ -1,0 +1,43 @@
+"""Reads the files `parley validate` is given; every failure becomes a Problem, never an exception."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from parley_operator.validation.documents import Checker, Collected
+from parley_operator.validation.problems import Problem
+from parley_operator.validation.references import reference_problems
+from parley_runtime.config.errors import ConfigError
+from parley_runtime.config.loader import parse_documents
+
+
+@dataclass(frozen=True)
+class Report:
+    problems: tuple[Problem, ...]
+    objects: int
+    files: int
+
+
+def validate_files(paths: Sequence[Path]) -> Report:
+    checker = Checker()
+    collected = Collected()
+    for path in paths:
+        source = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            collected.problems.append(Problem(source, "", "", f"cannot read: {exc.strerror or exc}"))
+            continue
+        except UnicodeDecodeError:
+            collected.problems.append(Problem(source, "", "", "not UTF-8 text"))
+            continue
+        try:
+            documents = parse_documents(text, source)
+        except ConfigError as exc:
+            collected.problems += [
+                Problem(source, "", "", line.removeprefix(f"{source}: ")) for line in exc.problems
+            ]
+            continue
+        checker.check(documents, source, collected)
+    collected.problems += reference_problems(collected.bots, collected.bindings, collected.bot_names)
+    return Report(tuple(collected.problems), collected.objects, len(paths))

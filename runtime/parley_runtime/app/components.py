@@ -1,0 +1,170 @@
+"""Builds every long-lived component of a role once, and closes them in reverse order.
+
+`parley serve` gets SQLite sessions and dedup, an in-process queue and limiter; the cluster roles get
+the Redis implementations. Nothing here runs at import time.
+"""
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import redis.asyncio as aioredis
+
+from parley_runtime.app.bootstrap import RuntimeConfig, redis_url
+from parley_runtime.core.messages import InboundMessage
+from parley_runtime.core.protocols import DedupStore, MessageQueue, PlatformAdapter, RateLimiter, SessionStore
+from parley_runtime.engine.pipeline import Pipeline, session_key
+from parley_runtime.gateway.intake import Intake
+from parley_runtime.gateway.routing import RouteTable
+from parley_runtime.limits.memory import InProcessRateLimiter
+from parley_runtime.limits.redis import RedisDedupStore, RedisRateLimiter
+from parley_runtime.limits.sqlite import SqliteDedupStore
+from parley_runtime.llm.router import Router, build_router
+from parley_runtime.observability.metrics import Metrics
+from parley_runtime.platforms import registry
+from parley_runtime.platforms.base import AdapterContext
+from parley_runtime.plugins.api import PluginServices
+from parley_runtime.plugins.host import PluginHost
+from parley_runtime.queue import deadletter_redis, deadletter_sqlite, outbox
+from parley_runtime.queue.memory import InProcessQueue
+from parley_runtime.queue.outbound import DeadLetterStore, OutboundSender
+from parley_runtime.queue.redis_streams import RedisStreamsQueue
+from parley_runtime.sessions.redis import RedisSessionStore
+from parley_runtime.sessions.sqlite import SqliteSessionStore
+
+log = logging.getLogger("parley.app")
+
+HTTP_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+HTTP_LIMITS = httpx.Limits(max_connections=512, max_keepalive_connections=128)
+
+
+@dataclass
+class Components:
+    cfg: RuntimeConfig
+    metrics: Metrics
+    http: httpx.AsyncClient
+    router: Router
+    sessions: SessionStore
+    limiter: RateLimiter
+    dedup: DedupStore
+    queue: MessageQueue
+    plugins: PluginHost
+    pipeline: Pipeline
+    routes: RouteTable
+    adapters: dict[str, PlatformAdapter]
+    dead_letters: DeadLetterStore
+    outbox: outbox.Outbox
+    sender: OutboundSender
+    intake: Intake
+    redis: aioredis.Redis | None = None
+    consumer_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+
+    def platform_of(self, binding: str) -> str | None:
+        for b in self.cfg.bindings:
+            if b.obj.name == binding:
+                return b.obj.spec.platform
+        return None
+
+    async def ping(self) -> str | None:
+        """None when every dependency answers, else the reason (for /ready)."""
+        if self.redis is not None:
+            try:
+                await asyncio.wait_for(self.redis.ping(), timeout=2.0)
+            except Exception as exc:  # any failure means not ready
+                return f"redis: {type(exc).__name__}"
+        return None
+
+
+def data_file(cfg: RuntimeConfig) -> Path:
+    path = Path(cfg.settings.data_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    return path / "parley.sqlite3"
+
+
+@contextlib.asynccontextmanager
+async def build(cfg: RuntimeConfig, *, metrics: Metrics | None = None) -> AsyncIterator[Components]:
+    """All components for `cfg.settings.role`; raises ConfigError before anything listens."""
+    metrics = metrics or Metrics()
+    spec = cfg.bot.obj.spec
+    async with contextlib.AsyncExitStack() as stack:
+        http = await stack.enter_async_context(
+            httpx.AsyncClient(timeout=HTTP_TIMEOUT, limits=HTTP_LIMITS, follow_redirects=False)
+        )
+        url = redis_url(cfg) if cfg.settings.role != "serve" else cfg.settings.redis_url
+        client: aioredis.Redis | None = None
+        if url:
+            client = aioredis.Redis.from_url(url)
+            stack.push_async_callback(client.aclose)
+        sessions: SessionStore
+        limiter: RateLimiter
+        dedup: DedupStore
+        queue: MessageQueue
+        dead_letters: DeadLetterStore
+        box: outbox.Outbox
+        if client is None:
+            db = data_file(cfg)
+            sessions = await SqliteSessionStore.open(db)
+            limiter = InProcessRateLimiter(clock=time.monotonic)
+            dedup = await SqliteDedupStore.open(db)
+            queue = InProcessQueue()
+            dead_letters = await deadletter_sqlite.SqliteDeadLetterStore.open(db, bot=cfg.name)
+            box = await outbox.SqliteOutbox.open(db, bot=cfg.name)
+        else:
+            sessions = RedisSessionStore(client)
+            limiter = RedisRateLimiter(client)
+            dedup = RedisDedupStore(client)
+            queue = RedisStreamsQueue(client, bot=cfg.name)
+            dead_letters = deadletter_redis.RedisDeadLetterStore(client, bot=cfg.name)
+            box = outbox.RedisOutbox(client, bot=cfg.name)
+        stack.push_async_callback(sessions.close)
+        stack.push_async_callback(queue.close)
+        for closeable in (dedup, dead_letters, box):
+            close = getattr(closeable, "close", None)
+            if close is not None:
+                stack.push_async_callback(close)
+
+        router = build_router(spec.models, cfg.secrets, http, metrics)
+        stack.push_async_callback(router.aclose)
+
+        async def reset_session(message: InboundMessage) -> None:
+            await sessions.clear(session_key(message))
+
+        services = PluginServices(http=http, clock=time.time, reset_session=reset_session, bot=cfg.name)
+        plugins = PluginHost.load(
+            spec.plugins, services=services, metrics=metrics, plugins_dir=cfg.settings.plugins_dir,
+            source=cfg.bot.source,
+        )
+        pipeline = Pipeline(spec, model=router, sessions=sessions, limiter=limiter, plugins=plugins,
+                            metrics=metrics, clock=time.time)
+        adapters = {
+            b.obj.name: registry.factory(b.obj.spec.platform)(
+                AdapterContext(
+                    bot=cfg.name, binding=b.obj.name, platform=b.obj.spec.platform,
+                    credentials=cfg.secrets.credentials.get(b.obj.name, {}),
+                    settings=b.obj.spec.typed_settings(), http=http, metrics=metrics, clock=time.time,
+                )
+            )
+            for b in cfg.bindings
+        }
+
+        async def send(message: object) -> None:
+            from parley_runtime.core.messages import OutboundMessage
+
+            assert isinstance(message, OutboundMessage)
+            await adapters[message.inbound.binding].send(message)
+
+        sender = OutboundSender(send, dead_letters)
+        routes = RouteTable(cfg.settings.route_file, time.monotonic)
+        yield Components(
+            cfg=cfg, metrics=metrics, http=http, router=router, sessions=sessions, limiter=limiter,
+            dedup=dedup, queue=queue, plugins=plugins, pipeline=pipeline,
+            routes=routes, adapters=adapters, dead_letters=dead_letters, outbox=box, sender=sender,
+            intake=Intake(dedup=dedup, queue=queue, routes=routes, metrics=metrics), redis=client,
+        )

@@ -1,0 +1,95 @@
+"""`POST /api/v1/chat`: the synchronous HTTP chat API, JSON or Server-Sent Events."""
+
+import hmac
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from parley_runtime.app.state import components
+from parley_runtime.core.messages import InboundMessage, Track
+
+router = APIRouter()
+
+API_PLATFORM = "api"
+
+
+class ChatBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message: Annotated[str, Field(min_length=1, max_length=32_000)]
+    user_id: Annotated[str | None, Field(max_length=256)] = None
+    session_id: Annotated[str | None, Field(min_length=1, max_length=128)] = None
+
+
+class ChatAnswer(BaseModel):
+    reply: str
+    session_id: str
+    model: str
+    track: Track
+
+
+def _authorised(expected: str | None, authorization: str | None) -> bool:
+    if not expected:
+        return True
+    scheme, _, token = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.encode(), expected.encode())
+
+
+def _sse(data: dict[str, object], event: str | None = None) -> bytes:
+    head = f"event: {event}\n" if event else ""
+    return f"{head}data: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+@router.post("/api/v1/chat", response_model=ChatAnswer)
+async def chat(
+    body: ChatBody,
+    request: Request,
+    stream: bool = False,
+    authorization: Annotated[str | None, Header()] = None,
+    x_parley_track: Annotated[str | None, Header()] = None,
+) -> Response:
+    comps = components(request)
+    cfg = comps.cfg
+    if not _authorised(cfg.secrets.get(cfg.bot.obj.spec.api.token), authorization):
+        return JSONResponse({"error": "missing or invalid bearer token"}, status_code=401,
+                            headers={"WWW-Authenticate": "Bearer"})
+    if x_parley_track not in (None, "stable", "canary"):
+        return JSONResponse({"error": "X-Parley-Track must be stable or canary"}, status_code=400)
+    session_id = body.session_id or uuid.uuid4().hex
+    user_id = body.user_id or session_id
+    track: Track
+    if x_parley_track == "canary":
+        track = "canary"
+    elif x_parley_track == "stable":
+        track = "stable"
+    elif cfg.settings.role == "engine":
+        track = cfg.settings.track
+    else:
+        track = comps.routes.track(cfg.name, API_PLATFORM, user_id)
+    message = InboundMessage(
+        bot=cfg.name, platform=API_PLATFORM, binding=API_PLATFORM, event_id=uuid.uuid4().hex,
+        chat_id=session_id, user_id=user_id, text=body.message, received_at=time.time(), track=track,
+    )
+    if not stream:
+        reply = await comps.pipeline.handle(message)
+        return JSONResponse(
+            ChatAnswer(reply=reply.text, session_id=session_id, model=reply.model, track=track).model_dump()
+        )
+
+    async def events() -> AsyncIterator[bytes]:
+        async for event in comps.pipeline.stream(message):
+            if event.done and event.reply is not None:
+                final = ChatAnswer(reply=event.reply.text, session_id=session_id, model=event.reply.model,
+                                   track=track)
+                yield _sse({"done": True, **final.model_dump()}, event="done")
+            elif event.delta:
+                yield _sse({"delta": event.delta})
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -1,0 +1,44 @@
+"""`parley serve|gateway|engine`: load and check everything, then listen.
+
+Configuration problems surface as `ConfigError` before the port opens, so the CLI can print one
+line and exit 2.
+"""
+
+import argparse
+import asyncio
+import logging
+
+import uvicorn
+
+from parley_runtime.app import bootstrap, components
+from parley_runtime.app.factory import create_app
+from parley_runtime.observability import logs
+
+log = logging.getLogger("parley.server")
+
+
+async def _serve(cfg: bootstrap.RuntimeConfig) -> None:
+    async with components.build(cfg) as comps:
+        app = create_app(cfg, comps)
+        config = uvicorn.Config(
+            app, host=cfg.settings.host, port=cfg.settings.port, log_config=None, access_log=False,
+            lifespan="on", timeout_graceful_shutdown=10, server_header=False,
+        )
+        server = uvicorn.Server(config)
+        log.info("listening", extra={"bot": cfg.name, "role": cfg.settings.role, "port": cfg.settings.port})
+        await server.serve()
+        if not server.started:
+            raise OSError(f"could not listen on {cfg.settings.host}:{cfg.settings.port}")
+
+
+def run(role: str, args: argparse.Namespace) -> int:
+    settings = bootstrap.settings_from_args(role, args)
+    logs.configure(settings.log_level, fmt=settings.log_format)
+    cfg = bootstrap.load(settings)  # ConfigError → exit 2 in the CLI
+    logs.configure(settings.log_level, fmt=settings.log_format, secrets=cfg.secrets.values())
+    try:
+        asyncio.run(_serve(cfg))
+    except OSError as exc:
+        print(f"parley: error: {exc}", flush=True)
+        return 1
+    return 0

@@ -1,0 +1,79 @@
+"""How much history fits a session: a cheap token estimate and whole-turn trimming (pure).
+
+The estimate must be fast, deterministic and provider-independent, so it is a heuristic rather than a
+tokenizer: English BPE vocabularies average about four ASCII characters per token, while CJK and most
+other non-ASCII characters cost about one token each. Over-estimating is the safe direction (a trimmed
+history still fits the model's context), so every non-empty text costs at least one token and every
+message pays a fixed overhead for its role and framing.
+"""
+
+import math
+from collections.abc import Sequence
+
+from parley_runtime.core.chat import ChatMessage
+
+__all__ = [
+    "ASCII_CHARS_PER_TOKEN",
+    "IMAGE_TOKENS",
+    "MESSAGE_OVERHEAD_TOKENS",
+    "estimate_message_tokens",
+    "estimate_tokens",
+    "split_turns",
+    "trim_history",
+]
+
+ASCII_CHARS_PER_TOKEN = 4
+MESSAGE_OVERHEAD_TOKENS = 4  # role marker and separators, as chat templates add per message
+IMAGE_TOKENS = 85  # a flat price per attached image: its URL or data says nothing about its real cost
+
+
+def estimate_tokens(text: str) -> int:
+    """ASCII characters count a quarter token (rounded up), any other character one token."""
+    ascii_chars = sum(1 for char in text if char.isascii())
+    other_chars = len(text) - ascii_chars
+    return math.ceil(ascii_chars / ASCII_CHARS_PER_TOKEN) + other_chars
+
+
+def estimate_message_tokens(message: ChatMessage) -> int:
+    """Content plus tool-call text plus a flat cost per image plus the per-message overhead."""
+    tokens = MESSAGE_OVERHEAD_TOKENS + estimate_tokens(message.content)
+    tokens += IMAGE_TOKENS * len(message.images)
+    for call in message.tool_calls:
+        tokens += estimate_tokens(call.name) + estimate_tokens(call.arguments)
+    return tokens
+
+
+def split_turns(messages: Sequence[ChatMessage]) -> list[list[ChatMessage]]:
+    """Group messages into turns, each starting at a user message.
+
+    Messages before the first user message belong to no turn and are dropped: an assistant or tool
+    message without the question that led to it only confuses the model.
+    """
+    turns: list[list[ChatMessage]] = []
+    for message in messages:
+        if message.role == "user":
+            turns.append([message])
+        elif turns:
+            turns[-1].append(message)
+    return turns
+
+
+def trim_history(messages: Sequence[ChatMessage], *, max_turns: int, max_tokens: int) -> list[ChatMessage]:
+    """The longest suffix of whole turns with at most `max_turns` turns and `max_tokens` estimated tokens.
+
+    Turns are taken newest first and the walk stops at the first turn that does not fit, so the result
+    is always contiguous and never splits a turn; a 0 bound keeps nothing.
+    """
+    if max_turns < 0 or max_tokens < 0:
+        raise ValueError("max_turns and max_tokens must be >= 0")
+    kept: list[list[ChatMessage]] = []
+    total = 0
+    for turn in reversed(split_turns(messages)):
+        if len(kept) >= max_turns:
+            break
+        cost = sum(estimate_message_tokens(message) for message in turn)
+        if total + cost > max_tokens:
+            break
+        kept.append(turn)
+        total += cost
+    return [message for turn in reversed(kept) for message in turn]

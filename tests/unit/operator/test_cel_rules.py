@@ -1,0 +1,154 @@
+"""Each CEL rule of the generated CRDs, run by cel-python: rejects its bad spec, accepts the examples."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from parley_operator.schema import crd
+from parley_operator.validation import cel, openapi_check
+from unit.operator.operator_factories import CANARY, binding_doc, chatbot_doc
+
+EXAMPLES = sorted((Path(__file__).parents[3] / "manifests" / "examples").glob("*.yaml"))
+
+
+def _schema(kind: str) -> dict[str, Any]:
+    schema: dict[str, Any] = crd.crd_for(kind)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    return schema
+
+
+def _errors(doc: dict[str, Any]) -> list[tuple[str, str]]:
+    schema = _schema(doc["kind"])
+    assert list(openapi_check.schema_errors(schema, doc)) == []  # the CEL rule, not the schema, must catch it
+    return list(cel.rule_errors(schema, openapi_check.with_defaults(schema, doc)))
+
+
+def _route(**fields: Any) -> dict[str, Any]:
+    return {"name": "r", "provider": "openai-compatible", "model": "m", **fields}
+
+
+def test_every_rule_in_the_crds_is_covered_below() -> None:
+    rules = [
+        v["rule"]
+        for kind in ("ChatBot", "PlatformBinding")
+        for node in _walk(_schema(kind))
+        for v in node.get("x-kubernetes-validations", [])
+    ]
+    assert len(rules) == 7
+
+
+def _walk(node: dict[str, Any]) -> list[dict[str, Any]]:
+    out = [node]
+    for sub in node.get("properties", {}).values():
+        out += _walk(sub)
+    if "items" in node:
+        out += _walk(node["items"])
+    return out
+
+
+BAD: dict[str, tuple[dict[str, Any], str, str]] = {
+    "bot name not a DNS label": (chatbot_doc("Help_Desk"), "(document)", "lower-case DNS label"),
+    "bot name too long": (chatbot_doc("a" * 46), "(document)", "at most 45"),
+    "canary version equals version": (
+        chatbot_doc(canary={**CANARY, "version": "1.4.0"}),
+        "spec.canary.version",
+        "canary.version must differ from version",
+    ),
+    "duplicate route names": (
+        chatbot_doc(models={"routes": [_route(name="a"), _route(name="a", priority=1)]}),
+        "spec.models.routes",
+        "route names must be unique",
+    ),
+    "anthropic without apiKey": (
+        chatbot_doc(models={"routes": [_route(provider="anthropic")]}),
+        "spec.models.routes[0].apiKey",
+        "need apiKey",
+    ),
+    "gemini without apiKey": (
+        chatbot_doc(models={"routes": [_route(), _route(name="g", provider="gemini")]}),
+        "spec.models.routes[1].apiKey",
+        "need apiKey",
+    ),
+    "min above max": (
+        chatbot_doc(scaling={"minReplicas": 5, "maxReplicas": 3}),
+        "spec.scaling",
+        "minReplicas must be <= maxReplicas",
+    ),
+    "min above the defaulted max": (
+        chatbot_doc(scaling={"minReplicas": 12}),
+        "spec.scaling",
+        "minReplicas must be <= maxReplicas",
+    ),
+    "step with both": (
+        chatbot_doc(canary={**CANARY, "steps": [{"setWeight": 5, "pause": {}}]}),
+        "spec.canary.steps[0]",
+        "exactly one of setWeight or pause",
+    ),
+    "step with neither": (
+        chatbot_doc(canary={**CANARY, "steps": [{"setWeight": 5}, {}]}),
+        "spec.canary.steps[1]",
+        "exactly one of setWeight or pause",
+    ),
+    "step with a null pause only": (
+        chatbot_doc(canary={**CANARY, "steps": [{"pause": None}]}),
+        "spec.canary.steps[0]",
+        "exactly one of setWeight or pause",
+    ),
+    "feishu without credentials": (
+        binding_doc(secret=None),
+        "spec.credentials",
+        "needs credentials.secretRef",
+    ),
+    "slack with empty credentials": (
+        binding_doc(platform="slack", secret=None, credentials={}),
+        "spec.credentials",
+        "needs credentials.secretRef",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_rule_rejects_its_bad_spec(case: str) -> None:
+    doc, path, message = BAD[case]
+    errors = _errors(doc)
+    assert len(errors) == 1, errors
+    assert errors[0][0] == path
+    assert message in errors[0][1]
+
+
+GOOD = {
+    "minimal": chatbot_doc(),
+    "canary": chatbot_doc(canary=CANARY),
+    "http binding without credentials": binding_doc(platform="http", secret=None),
+    "anthropic with key": chatbot_doc(
+        models={"routes": [_route(provider="anthropic", apiKey={"secretKeyRef": {"name": "k", "key": "a"}})]}
+    ),
+    "equal min and max": chatbot_doc(scaling={"minReplicas": 4, "maxReplicas": 4}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GOOD))
+def test_rules_accept_valid_specs(case: str) -> None:
+    assert _errors(GOOD[case]) == []
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_rules_accept_the_examples(path: Path) -> None:
+    docs = [
+        d
+        for d in yaml.safe_load_all(path.read_text(encoding="utf-8"))
+        if d and d["apiVersion"].startswith("parley.dev/")
+    ]
+    assert docs
+    for doc in docs:
+        assert _errors(doc) == []
+
+
+def test_a_rule_that_cannot_be_evaluated_is_a_failure_with_a_reason() -> None:
+    outcome = cel.evaluate("self.missing.field == 1", {})
+    assert isinstance(outcome, str) and outcome
+    schema = {"type": "object", "x-kubernetes-validations": [{"rule": "self.missing == 1", "message": "m"}]}
+    [(path, message)] = cel.rule_errors(schema, {})
+    assert path == "(document)"
+    assert message.startswith("m (rule could not be evaluated")
