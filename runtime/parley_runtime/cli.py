@@ -27,10 +27,11 @@ def _add_runtime_args(p: argparse.ArgumentParser, *, with_port: bool = True) -> 
         "-f",
         "--file",
         dest="files",
-        action="append",
+        action="extend",
+        nargs="+",
         type=Path,
         metavar="FILE",
-        help="ChatBot manifest (multi-document YAML); repeatable",
+        help="ChatBot manifest (multi-document YAML); several may follow",
     )
     p.add_argument("--bot", help="which ChatBot to run when the files hold several")
     p.add_argument(

@@ -28,8 +28,13 @@ def settings_from_args(role: str, args: argparse.Namespace) -> RuntimeSettings:
     """Flags win over `PARLEY_*` environment variables, which win over defaults."""
     overrides: dict[str, Any] = {"role": role}
     for flag, field in (
-        ("files", "config_files"), ("bot", "bot_name"), ("secrets_dir", "secrets_dir"),
-        ("data_dir", "data_dir"), ("plugins_dir", "plugins_dir"), ("port", "port"), ("host", "host"),
+        ("files", "config_files"),
+        ("bot", "bot_name"),
+        ("secrets_dir", "secrets_dir"),
+        ("data_dir", "data_dir"),
+        ("plugins_dir", "plugins_dir"),
+        ("port", "port"),
+        ("host", "host"),
         ("track", "track"),
     ):
         value = getattr(args, flag, None)
@@ -44,10 +49,12 @@ def load(settings: RuntimeSettings) -> RuntimeConfig:
     bindings = manifests.bindings_for(bot.obj.name)
     need_redis = settings.role != "serve" and settings.redis_url is None and settings.redis_url_file is None
     if need_redis and bot.obj.spec.redis is None:
-        raise ConfigError([
-            f"{bot.source}: ChatBot/{bot.obj.name}: spec.redis: the {settings.role} role needs Redis "
-            "(set spec.redis.url or PARLEY_REDIS_URL)"
-        ])
+        raise ConfigError(
+            [
+                f"{bot.source}: ChatBot/{bot.obj.name}: spec.redis: the {settings.role} role needs Redis "
+                "(set spec.redis.url or PARLEY_REDIS_URL)"
+            ]
+        )
     resolved = secrets.resolve(bot, bindings, Path(settings.secrets_dir), need_redis=need_redis)
     return RuntimeConfig(settings, bot, tuple(bindings), resolved)
 
@@ -59,7 +66,8 @@ def redis_url(cfg: RuntimeConfig) -> str | None:
         try:
             return cfg.settings.redis_url_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError([f"PARLEY_REDIS_URL_FILE: cannot read {cfg.settings.redis_url_file}: "
-                               f"{exc.strerror}"]) from None
+            raise ConfigError(
+                [f"PARLEY_REDIS_URL_FILE: cannot read {cfg.settings.redis_url_file}: {exc.strerror}"]
+            ) from None
     redis = cfg.bot.obj.spec.redis
     return cfg.secrets.get(redis.url) if redis is not None else None

@@ -138,17 +138,32 @@ async def build(cfg: RuntimeConfig, *, metrics: Metrics | None = None) -> AsyncI
 
         services = PluginServices(http=http, clock=time.time, reset_session=reset_session, bot=cfg.name)
         plugins = PluginHost.load(
-            spec.plugins, services=services, metrics=metrics, plugins_dir=cfg.settings.plugins_dir,
+            spec.plugins,
+            services=services,
+            metrics=metrics,
+            plugins_dir=cfg.settings.plugins_dir,
             source=cfg.bot.source,
         )
-        pipeline = Pipeline(spec, model=router, sessions=sessions, limiter=limiter, plugins=plugins,
-                            metrics=metrics, clock=time.time)
+        pipeline = Pipeline(
+            spec,
+            model=router,
+            sessions=sessions,
+            limiter=limiter,
+            plugins=plugins,
+            metrics=metrics,
+            clock=time.time,
+        )
         adapters = {
             b.obj.name: registry.factory(b.obj.spec.platform)(
                 AdapterContext(
-                    bot=cfg.name, binding=b.obj.name, platform=b.obj.spec.platform,
+                    bot=cfg.name,
+                    binding=b.obj.name,
+                    platform=b.obj.spec.platform,
                     credentials=cfg.secrets.credentials.get(b.obj.name, {}),
-                    settings=b.obj.spec.typed_settings(), http=http, metrics=metrics, clock=time.time,
+                    settings=b.obj.spec.typed_settings(),
+                    http=http,
+                    metrics=metrics,
+                    clock=time.time,
                 )
             )
             for b in cfg.bindings
@@ -163,8 +178,21 @@ async def build(cfg: RuntimeConfig, *, metrics: Metrics | None = None) -> AsyncI
         sender = OutboundSender(send, dead_letters)
         routes = RouteTable(cfg.settings.route_file, time.monotonic)
         yield Components(
-            cfg=cfg, metrics=metrics, http=http, router=router, sessions=sessions, limiter=limiter,
-            dedup=dedup, queue=queue, plugins=plugins, pipeline=pipeline,
-            routes=routes, adapters=adapters, dead_letters=dead_letters, outbox=box, sender=sender,
-            intake=Intake(dedup=dedup, queue=queue, routes=routes, metrics=metrics), redis=client,
+            cfg=cfg,
+            metrics=metrics,
+            http=http,
+            router=router,
+            sessions=sessions,
+            limiter=limiter,
+            dedup=dedup,
+            queue=queue,
+            plugins=plugins,
+            pipeline=pipeline,
+            routes=routes,
+            adapters=adapters,
+            dead_letters=dead_letters,
+            outbox=box,
+            sender=sender,
+            intake=Intake(dedup=dedup, queue=queue, routes=routes, metrics=metrics),
+            redis=client,
         )

@@ -37,8 +37,11 @@ def background_tasks(comps: Components) -> list[Callable[[], Awaitable[None]]]:
     """The loops a role runs beside its HTTP server."""
     loops: list[Callable[[], Awaitable[None]]] = []
     for track in _tracks_consumed(comps):
-        loops.append(lambda t=track: worker.run(  # type: ignore[misc]
-            comps.queue, t, comps.consumer_id, comps.pipeline, comps.sender.deliver))
+        loops.append(
+            lambda t=track: worker.run(  # type: ignore[misc]
+                comps.queue, t, comps.consumer_id, comps.pipeline, comps.sender.deliver
+            )
+        )
     if comps.cfg.settings.role in ("serve", "engine"):
         loops.append(lambda: comps.outbox.drain_forever(comps.sender.deliver))
     if comps.cfg.settings.role == "serve" and comps.cfg.settings.plugins_dir is not None:
@@ -63,7 +66,9 @@ async def _supervise(name: str, loop: Callable[[], Awaitable[None]]) -> None:
 async def running(comps: Components) -> AsyncIterator[None]:
     await comps.router.start()
     await comps.plugins.start()
-    tasks = [asyncio.create_task(_supervise(f"task-{i}", loop)) for i, loop in enumerate(background_tasks(comps))]
+    tasks = [
+        asyncio.create_task(_supervise(f"task-{i}", loop)) for i, loop in enumerate(background_tasks(comps))
+    ]
     try:
         yield
     finally:
@@ -79,7 +84,7 @@ def create_app(cfg: RuntimeConfig, comps: Components | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            built = comps or await stack.enter_async_context(components_mod.build(cfg))
+            built = comps if comps is not None else await stack.enter_async_context(components_mod.build(cfg))
             await stack.enter_async_context(running(built))
             app.state.components = built
             try:

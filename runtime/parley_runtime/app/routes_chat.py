@@ -57,8 +57,11 @@ async def chat(
     comps = components(request)
     cfg = comps.cfg
     if not _authorised(cfg.secrets.get(cfg.bot.obj.spec.api.token), authorization):
-        return JSONResponse({"error": "missing or invalid bearer token"}, status_code=401,
-                            headers={"WWW-Authenticate": "Bearer"})
+        return JSONResponse(
+            {"error": "missing or invalid bearer token"},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     if x_parley_track not in (None, "stable", "canary"):
         return JSONResponse({"error": "X-Parley-Track must be stable or canary"}, status_code=400)
     session_id = body.session_id or uuid.uuid4().hex
@@ -73,8 +76,15 @@ async def chat(
     else:
         track = comps.routes.track(cfg.name, API_PLATFORM, user_id)
     message = InboundMessage(
-        bot=cfg.name, platform=API_PLATFORM, binding=API_PLATFORM, event_id=uuid.uuid4().hex,
-        chat_id=session_id, user_id=user_id, text=body.message, received_at=time.time(), track=track,
+        bot=cfg.name,
+        platform=API_PLATFORM,
+        binding=API_PLATFORM,
+        event_id=uuid.uuid4().hex,
+        chat_id=session_id,
+        user_id=user_id,
+        text=body.message,
+        received_at=time.time(),
+        track=track,
     )
     if not stream:
         reply = await comps.pipeline.handle(message)
@@ -85,11 +95,15 @@ async def chat(
     async def events() -> AsyncIterator[bytes]:
         async for event in comps.pipeline.stream(message):
             if event.done and event.reply is not None:
-                final = ChatAnswer(reply=event.reply.text, session_id=session_id, model=event.reply.model,
-                                   track=track)
+                final = ChatAnswer(
+                    reply=event.reply.text, session_id=session_id, model=event.reply.model, track=track
+                )
                 yield _sse({"done": True, **final.model_dump()}, event="done")
             elif event.delta:
                 yield _sse({"delta": event.delta})
 
-    return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

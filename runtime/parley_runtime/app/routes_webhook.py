@@ -42,8 +42,9 @@ async def webhook(platform: str, binding: str, request: Request) -> Response:
         return JSONResponse({"error": "bad request"}, status_code=400)
     if result.rejected:
         comps.metrics.webhook_rejected.labels(platform, result.reason or "rejected").inc()
-        log.warning("callback rejected", extra={"platform": platform, "binding": binding,
-                                                 "reason": result.reason})
+        log.warning(
+            "callback rejected", extra={"platform": platform, "binding": binding, "reason": result.reason}
+        )
     try:
         for event in result.events:
             await comps.intake.accept(event)
@@ -51,8 +52,9 @@ async def webhook(platform: str, binding: str, request: Request) -> Response:
         log.error("enqueue failed", extra={"platform": platform, "error": type(exc).__name__})
         return JSONResponse({"error": "temporarily unavailable"}, status_code=503)
     comps.metrics.webhook_seconds.labels(platform).observe(time.perf_counter() - started)
-    return Response(result.body, status_code=result.status, media_type=result.content_type,
-                    headers=dict(result.headers))
+    return Response(
+        result.body, status_code=result.status, media_type=result.content_type, headers=dict(result.headers)
+    )
 
 
 @router.websocket("/webhook/onebot/{binding}")

@@ -21,8 +21,14 @@ async def _serve(cfg: bootstrap.RuntimeConfig) -> None:
     async with components.build(cfg) as comps:
         app = create_app(cfg, comps)
         config = uvicorn.Config(
-            app, host=cfg.settings.host, port=cfg.settings.port, log_config=None, access_log=False,
-            lifespan="on", timeout_graceful_shutdown=10, server_header=False,
+            app,
+            host=cfg.settings.host,
+            port=cfg.settings.port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=10,
+            server_header=False,
         )
         server = uvicorn.Server(config)
         log.info("listening", extra={"bot": cfg.name, "role": cfg.settings.role, "port": cfg.settings.port})

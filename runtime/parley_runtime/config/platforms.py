@@ -77,7 +77,11 @@ class QQSettings(PlatformSettings):
 
 
 class OneBotSettings(PlatformSettings):
-    pass
+    """`actionTimeoutSeconds` bounds the wait for a `send_msg` answer; `quoteReply` quotes the user's
+    message in group replies."""
+
+    action_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+    quote_reply: bool = True
 
 
 class SlackSettings(PlatformSettings):

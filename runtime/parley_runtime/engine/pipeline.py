@@ -73,6 +73,9 @@ class Pipeline:
         self.plugins = plugins
         self.metrics = metrics
         self.clock = clock
+        # Plugin tools are offered only when a route is tagged `tools`: the router sends a request
+        # that carries tools to such routes alone, and untagged routes must keep answering.
+        self.offer_tools = any("tools" in r.capabilities for r in spec.models.routes)
 
     async def handle(self, message: InboundMessage) -> Reply:
         """The reply for `message`; never raises for model or plugin failures."""
@@ -106,8 +109,10 @@ class Pipeline:
         text = await self.plugins.after_reply(message, "".join(parts))
         await self.sessions.append(
             key,
-            [ChatMessage(role="user", content=message.text, images=message.images),
-             ChatMessage(role="assistant", content=text)],
+            [
+                ChatMessage(role="user", content=message.text, images=message.images),
+                ChatMessage(role="assistant", content=text),
+            ],
             max_turns=self.spec.session.max_turns,
             max_tokens=self.spec.session.max_tokens,
             ttl_seconds=self.spec.session.ttl_seconds,
@@ -139,7 +144,8 @@ class Pipeline:
         messages = [ChatMessage(role="system", content=system)] if system else []
         messages += history
         messages.append(ChatMessage(role="user", content=message.text, images=message.images))
-        return ChatRequest(messages=tuple(messages), tools=tuple(self.plugins.tool_specs()))
+        tools = tuple(self.plugins.tool_specs()) if self.offer_tools else ()
+        return ChatRequest(messages=tuple(messages), tools=tools)
 
     async def _model_stream(
         self, request: ChatRequest, message: InboundMessage
@@ -156,8 +162,12 @@ class Pipeline:
             if not calls or not request.tools:
                 return
             results = [
-                ChatMessage(role="tool", content=await self.plugins.call_tool(c, message), tool_call_id=c.id,
-                            name=c.name)
+                ChatMessage(
+                    role="tool",
+                    content=await self.plugins.call_tool(c, message),
+                    tool_call_id=c.id,
+                    name=c.name,
+                )
                 for c in calls
             ]
             assistant = ChatMessage(role="assistant", content="".join(text), tool_calls=tuple(calls))
@@ -178,8 +188,12 @@ class Pipeline:
             )
         log.info(
             "reply",
-            extra={"event_id": message.event_id, "platform": message.platform, "outcome": reply.outcome,
-                   "model": reply.model, "track": message.track},
+            extra={
+                "event_id": message.event_id,
+                "platform": message.platform,
+                "outcome": reply.outcome,
+                "model": reply.model,
+                "track": message.track,
+            },
         )
         return StreamEvent(done=True, reply=reply)
-

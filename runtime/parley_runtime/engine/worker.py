@@ -26,7 +26,12 @@ async def process(delivery: Delivery, pipeline: Pipeline, deliver: Deliver) -> N
 
 
 async def run(
-    queue: MessageQueue, track: Track, consumer: str, pipeline: Pipeline, deliver: Deliver, *,
+    queue: MessageQueue,
+    track: Track,
+    consumer: str,
+    pipeline: Pipeline,
+    deliver: Deliver,
+    *,
     concurrency: int = 64,
 ) -> None:
     """Consume `track` forever with at most `concurrency` messages in flight."""
@@ -41,9 +46,15 @@ async def run(
         finally:
             slots.release()
 
+    deliveries = aiter(queue.consume(track, consumer))
     try:
-        async for delivery in queue.consume(track, consumer):
-            await slots.acquire()
+        while True:
+            await slots.acquire()  # before taking a message: never hold one without a free slot
+            try:
+                delivery = await anext(deliveries)
+            except StopAsyncIteration:
+                slots.release()
+                return
             task = asyncio.create_task(guarded(delivery))
             tasks.add(task)
             task.add_done_callback(tasks.discard)

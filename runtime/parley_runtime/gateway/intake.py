@@ -14,7 +14,9 @@ DEDUP_TTL_SECONDS = 24 * 3600.0
 
 
 class Intake:
-    def __init__(self, *, dedup: DedupStore, queue: MessageQueue, routes: RouteTable, metrics: Metrics) -> None:
+    def __init__(
+        self, *, dedup: DedupStore, queue: MessageQueue, routes: RouteTable, metrics: Metrics
+    ) -> None:
         self.dedup = dedup
         self.queue = queue
         self.routes = routes

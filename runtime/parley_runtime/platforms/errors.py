@@ -1,23 +1,5 @@
-"""Errors adapters raise when sending; the outbound sender decides retry or dead-letter from them.
+"""Send errors, as adapters raise them; defined in `core.send_errors` so the queue layer can catch them."""
 
-SendError                 -- base: carries the platform and a message without secrets
-├── RetryableSendError    -- 429, 5xx, timeouts, connection errors; `retry_after` when the platform says
-└── PermanentSendError    -- anything a retry cannot fix (4xx, invalid recipient, expired context)
-"""
+from parley_runtime.core.send_errors import PermanentSendError, RetryableSendError, SendError
 
-
-class SendError(Exception):
-    retryable = False
-
-    def __init__(self, platform: str, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(f"{platform}: {message}")
-        self.platform = platform
-        self.retry_after = retry_after
-
-
-class RetryableSendError(SendError):
-    retryable = True
-
-
-class PermanentSendError(SendError):
-    retryable = False
+__all__ = ["PermanentSendError", "RetryableSendError", "SendError"]

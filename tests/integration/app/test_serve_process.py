@@ -27,7 +27,8 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], deadline: float = 30.0
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         if proc.poll() is not None:
-            raise AssertionError(f"parley serve exited early: {proc.stderr.read().decode() if proc.stderr else ''}")
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            raise AssertionError(f"parley serve exited early: {err}")
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                 return
