@@ -42,16 +42,32 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], deadline: float = 30.0
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("serve")
     manifest = tmp / "bot.yaml"
-    manifest.write_text(dump_yaml(
-        chatbot_doc("demo", persona={"systemPrompt": "Be brief."}, plugins=[{"name": "clock"}]),
-        binding_doc("demo-http", bot="demo"),
-    ))
+    manifest.write_text(
+        dump_yaml(
+            chatbot_doc("demo", persona={"systemPrompt": "Be brief."}, plugins=[{"name": "clock"}]),
+            binding_doc("demo-http", bot="demo"),
+        )
+    )
     port = free_port()
     env = {**os.environ, "PARLEY_LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen(
-        [*PARLEY, "serve", "-f", str(manifest), "--port", str(port), "--host", "127.0.0.1",
-         "--data-dir", str(tmp / "data"), "--secrets-dir", str(tmp / "secrets")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        [
+            *PARLEY,
+            "serve",
+            "-f",
+            str(manifest),
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--data-dir",
+            str(tmp / "data"),
+            "--secrets-dir",
+            str(tmp / "secrets"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -81,8 +97,10 @@ def test_chat_round_trip_and_session(served: str) -> None:
     body = r.json()
     assert set(body) == {"reply", "session_id", "model", "track"}
     assert "hello there" in body["reply"] and body["model"] == "echo-1" and body["track"] == "stable"
-    again = httpx.post(f"{served}/api/v1/chat",
-                       json={"message": "second", "user_id": "alice", "session_id": body["session_id"]})
+    again = httpx.post(
+        f"{served}/api/v1/chat",
+        json={"message": "second", "user_id": "alice", "session_id": body["session_id"]},
+    )
     assert again.json()["session_id"] == body["session_id"]
 
 
@@ -111,8 +129,13 @@ def test_plugin_command_answers_without_the_model(served: str) -> None:
 
 @pytest.mark.parametrize(
     ("content", "status"),
-    [(b"{not json", 400), (b'{"message": 5}', 422), (b'{"text": "hi"}', 422), (b'{"message": ""}', 422),
-     (b"[]", 422)],
+    [
+        (b"{not json", 400),
+        (b'{"message": 5}', 422),
+        (b'{"text": "hi"}', 422),
+        (b'{"message": ""}', 422),
+        (b"[]", 422),
+    ],
 )
 def test_bad_bodies_get_4xx_with_a_message(served: str, content: bytes, status: int) -> None:
     r = httpx.post(f"{served}/api/v1/chat", content=content, headers={"content-type": "application/json"})
@@ -124,8 +147,13 @@ def test_metrics_exposes_the_spec_names(served: str) -> None:
     httpx.post(f"{served}/api/v1/chat", json={"message": "count me"})
     text = httpx.get(f"{served}/metrics").text
     assert 'parley_messages_total{outcome="ok",platform="api",track="stable"}' in text
-    for name in ("parley_message_seconds", "parley_llm_requests_total", "parley_llm_seconds",
-                 "parley_provider_up", "parley_queue_lag"):
+    for name in (
+        "parley_message_seconds",
+        "parley_llm_requests_total",
+        "parley_llm_seconds",
+        "parley_provider_up",
+        "parley_queue_lag",
+    ):
         assert name in text
 
 
@@ -156,8 +184,12 @@ def test_bad_manifest_exits_2_with_one_line(tmp_path: Path) -> None:
 
 
 def test_missing_secret_exits_2_naming_the_field(tmp_path: Path) -> None:
-    route = {"name": "main", "provider": "openai-compatible", "model": "m",
-             "apiKey": {"secretKeyRef": {"name": "llm", "key": "openai"}}}
+    route = {
+        "name": "main",
+        "provider": "openai-compatible",
+        "model": "m",
+        "apiKey": {"secretKeyRef": {"name": "llm", "key": "openai"}},
+    }
     (tmp_path / "bot.yaml").write_text(dump_yaml(chatbot_doc("demo", models={"routes": [route]})))
     result = run_cli("serve", "-f", str(tmp_path / "bot.yaml"), "--secrets-dir", str(tmp_path / "s"))
     assert result.returncode == 2
@@ -166,8 +198,15 @@ def test_missing_secret_exits_2_naming_the_field(tmp_path: Path) -> None:
 
 def test_unknown_plugin_exits_2(tmp_path: Path) -> None:
     (tmp_path / "bot.yaml").write_text(dump_yaml(chatbot_doc("demo", plugins=[{"name": "nonesuch"}])))
-    result = run_cli("serve", "-f", str(tmp_path / "bot.yaml"), "--data-dir", str(tmp_path / "d"),
-                     "--port", str(free_port()))
+    result = run_cli(
+        "serve",
+        "-f",
+        str(tmp_path / "bot.yaml"),
+        "--data-dir",
+        str(tmp_path / "d"),
+        "--port",
+        str(free_port()),
+    )
     assert result.returncode == 2
     assert "spec.plugins[0].name" in result.stderr and "Traceback" not in result.stderr
 
