@@ -27,9 +27,10 @@ async def run(url: str, concurrency: int, seconds: float, users: int) -> dict[st
                 n += 1
                 started = time.perf_counter()
                 try:
-                    async with session.post(f"{url}/api/v1/chat",
-                                            json={"message": f"hello {n}", "user_id": user,
-                                                  "session_id": user}) as resp:
+                    async with session.post(
+                        f"{url}/api/v1/chat",
+                        json={"message": f"hello {n}", "user_id": user, "session_id": user},
+                    ) as resp:
                         await resp.read()
                         ok = resp.status == 200
                 except aiohttp.ClientError:
@@ -47,8 +48,15 @@ async def run(url: str, concurrency: int, seconds: float, users: int) -> dict[st
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else 0.0
 
-    return {"messages": len(latencies), "errors": errors, "seconds": elapsed,
-            "rate": len(latencies) / elapsed, "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99)}
+    return {
+        "messages": len(latencies),
+        "errors": errors,
+        "seconds": elapsed,
+        "rate": len(latencies) / elapsed,
+        "p50_ms": pct(0.50),
+        "p95_ms": pct(0.95),
+        "p99_ms": pct(0.99),
+    }
 
 
 def main() -> None:

@@ -24,8 +24,14 @@ def make_app(model_url: str) -> web.Application:
         async with request.app["http"].post(f"{model_url}/chat/completions", json=payload) as resp:
             answer = await resp.json()
         text = answer["choices"][0]["message"]["content"]
-        return web.json_response({"reply": text, "session_id": body.get("session_id") or "-",
-                                  "model": answer.get("model", "bench"), "track": "stable"})
+        return web.json_response(
+            {
+                "reply": text,
+                "session_id": body.get("session_id") or "-",
+                "model": answer.get("model", "bench"),
+                "track": "stable",
+            }
+        )
 
     app.on_startup.append(start)
     app.on_cleanup.append(stop)
@@ -34,5 +40,4 @@ def make_app(model_url: str) -> web.Application:
 
 
 if __name__ == "__main__":
-    web.run_app(make_app(sys.argv[2]), host="127.0.0.1", port=int(sys.argv[1]), print=None,
-                access_log=None)
+    web.run_app(make_app(sys.argv[2]), host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)

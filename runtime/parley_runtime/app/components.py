@@ -18,14 +18,16 @@ import httpx
 import redis.asyncio as aioredis
 
 from parley_runtime.app.bootstrap import RuntimeConfig, redis_url
-from parley_runtime.core.messages import InboundMessage
+from parley_runtime.core.messages import InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import DedupStore, MessageQueue, PlatformAdapter, RateLimiter, SessionStore
 from parley_runtime.engine.pipeline import Pipeline, session_key
+from parley_runtime.gateway import lease
 from parley_runtime.gateway.intake import Intake
 from parley_runtime.gateway.routing import RouteTable
 from parley_runtime.limits.memory import InProcessRateLimiter
 from parley_runtime.limits.redis import RedisDedupStore, RedisRateLimiter
 from parley_runtime.limits.sqlite import SqliteDedupStore
+from parley_runtime.llm.aiohttp_transport import AiohttpTransport
 from parley_runtime.llm.router import Router, build_router
 from parley_runtime.observability.metrics import Metrics
 from parley_runtime.platforms import registry
@@ -38,11 +40,11 @@ from parley_runtime.queue.outbound import DeadLetterStore, OutboundSender
 from parley_runtime.queue.redis_streams import RedisStreamsQueue
 from parley_runtime.sessions.redis import RedisSessionStore
 from parley_runtime.sessions.sqlite import SqliteSessionStore
+from parley_runtime.sessions.write_behind import WriteBehindSessionStore
 
 log = logging.getLogger("parley.app")
 
 HTTP_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
-HTTP_LIMITS = httpx.Limits(max_connections=512, max_keepalive_connections=128)
 
 
 @dataclass
@@ -65,6 +67,18 @@ class Components:
     intake: Intake
     redis: aioredis.Redis | None = None
     consumer_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+
+    _kube: httpx.AsyncClient | None = None
+
+    def kube_http(self, api: lease.KubeAPI) -> httpx.AsyncClient:
+        """One client for the Kubernetes API, made on first use (only gateways holding leases)."""
+        if self._kube is None:
+            self._kube = lease.kube_client(api)
+        return self._kube
+
+    async def aclose_kube(self) -> None:
+        if self._kube is not None:
+            await self._kube.aclose()
 
     def platform_of(self, binding: str) -> str | None:
         for b in self.cfg.bindings:
@@ -95,7 +109,11 @@ async def build(cfg: RuntimeConfig, *, metrics: Metrics | None = None) -> AsyncI
     spec = cfg.bot.obj.spec
     async with contextlib.AsyncExitStack() as stack:
         http = await stack.enter_async_context(
-            httpx.AsyncClient(timeout=HTTP_TIMEOUT, limits=HTTP_LIMITS, follow_redirects=False)
+            # aiohttp underneath httpx's API: httpx's own pool costs several times more CPU per call
+            # (docs/benchmarks.md, "LLM router").
+            httpx.AsyncClient(
+                transport=AiohttpTransport(max_connections=512), timeout=HTTP_TIMEOUT, follow_redirects=False
+            )
         )
         url = redis_url(cfg) if cfg.settings.role != "serve" else cfg.settings.redis_url
         client: aioredis.Redis | None = None
@@ -110,7 +128,7 @@ async def build(cfg: RuntimeConfig, *, metrics: Metrics | None = None) -> AsyncI
         box: outbox.Outbox
         if client is None:
             db = data_file(cfg)
-            sessions = await SqliteSessionStore.open(db)
+            sessions = WriteBehindSessionStore(await SqliteSessionStore.open(db))
             limiter = InProcessRateLimiter(clock=time.monotonic)
             dedup = await SqliteDedupStore.open(db)
             queue = InProcessQueue()
@@ -169,15 +187,12 @@ async def build(cfg: RuntimeConfig, *, metrics: Metrics | None = None) -> AsyncI
             for b in cfg.bindings
         }
 
-        async def send(message: object) -> None:
-            from parley_runtime.core.messages import OutboundMessage
-
-            assert isinstance(message, OutboundMessage)
+        async def send(message: OutboundMessage) -> None:
             await adapters[message.inbound.binding].send(message)
 
         sender = OutboundSender(send, dead_letters)
         routes = RouteTable(cfg.settings.route_file, time.monotonic)
-        yield Components(
+        comps = Components(
             cfg=cfg,
             metrics=metrics,
             http=http,
@@ -196,3 +211,5 @@ async def build(cfg: RuntimeConfig, *, metrics: Metrics | None = None) -> AsyncI
             intake=Intake(dedup=dedup, queue=queue, routes=routes, metrics=metrics),
             redis=client,
         )
+        stack.push_async_callback(comps.aclose_kube)
+        yield comps

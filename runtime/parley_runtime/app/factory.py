@@ -17,6 +17,7 @@ from parley_runtime.app.components import Components
 from parley_runtime.app.state import NotReady
 from parley_runtime.core.messages import Track
 from parley_runtime.engine import worker
+from parley_runtime.gateway import lease
 
 log = logging.getLogger("parley.app")
 
@@ -33,9 +34,41 @@ def _tracks_consumed(comps: Components) -> tuple[Track, ...]:
     return ()
 
 
+def long_connections(comps: Components) -> dict[str, Callable[[], Awaitable[None]]]:
+    """Bindings whose platform is reached over a connection we open (polling, stream mode)."""
+    found: dict[str, Callable[[], Awaitable[None]]] = {}
+    for binding in comps.cfg.bindings:
+        mode = getattr(binding.obj.spec.typed_settings(), "mode", None)
+        adapter = comps.adapters[binding.obj.name]
+        run = getattr(adapter, "run_connection", None)
+        if mode in ("polling", "stream") and run is not None:
+            found[binding.obj.name] = lambda run=run: run(comps.intake.accept)  # type: ignore[misc]
+    return found
+
+
+def _leader_loop(comps: Components, binding: str, connect: Callable[[], Awaitable[None]]) -> Awaitable[None]:
+    """In a cluster exactly one gateway replica holds each long connection, through a Lease."""
+    settings = comps.cfg.settings
+    api = lease.KubeAPI.in_cluster()
+    elector = lease.LeaseElector(
+        comps.kube_http(api),
+        api=api,
+        name=f"{comps.cfg.name}-{binding}",
+        namespace=settings.namespace or "default",
+        identity=settings.pod_name or comps.consumer_id,
+    )
+    return elector.run(connect)
+
+
 def background_tasks(comps: Components) -> list[Callable[[], Awaitable[None]]]:
     """The loops a role runs beside its HTTP server."""
     loops: list[Callable[[], Awaitable[None]]] = []
+    role = comps.cfg.settings.role
+    for binding, connect in long_connections(comps).items():
+        if role == "serve":
+            loops.append(connect)
+        elif role == "gateway":
+            loops.append(lambda b=binding, c=connect: _leader_loop(comps, b, c))  # type: ignore[misc]
     for track in _tracks_consumed(comps):
         loops.append(
             lambda t=track: worker.run(  # type: ignore[misc]

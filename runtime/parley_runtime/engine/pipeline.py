@@ -9,6 +9,7 @@ from parley_runtime.config.models import ChatBotSpec
 from parley_runtime.core.chat import ChatMessage, ChatRequest, ToolCall, ToolSpec
 from parley_runtime.core.messages import InboundMessage
 from parley_runtime.core.protocols import ChatModel, RateLimiter, SessionKey, SessionStore
+from parley_runtime.llm import tools
 from parley_runtime.observability.metrics import Metrics
 
 log = logging.getLogger("parley.pipeline")
@@ -79,17 +80,28 @@ class Pipeline:
 
     async def handle(self, message: InboundMessage) -> Reply:
         """The reply for `message`; never raises for model or plugin failures."""
-        reply: Reply | None = None
-        async for event in self.stream(message):
-            if event.done:
-                reply = event.reply
-        assert reply is not None
-        return reply
+        early = await self._before_model(message)
+        if early is not None:
+            return self._finish(message, early)
+        key = session_key(message)
+        request = await self.plugins.before_llm(
+            message, self._request(await self.sessions.load(key), message)
+        )
+        try:
+            response = await tools.run_with_tools(
+                self.model, request, lambda call: self.plugins.call_tool(call, message), MAX_TOOL_ROUNDS
+            )
+        except Exception as exc:  # every provider failed: the user gets an apology, not an error page
+            log.warning("model failed", extra={"event_id": message.event_id, "error": type(exc).__name__})
+            return self._finish(message, Reply(FAILURE_TEXT, "", "error"))
+        text = await self.plugins.after_reply(message, response.text)
+        await self._remember(key, message, text)
+        return self._finish(message, Reply(text, response.model, "ok"))
 
     async def stream(self, message: InboundMessage) -> AsyncIterator[StreamEvent]:
         early = await self._before_model(message)
         if early is not None:
-            yield self._finish(message, early)
+            yield StreamEvent(done=True, reply=self._finish(message, early))
             return
         key = session_key(message)
         history = await self.sessions.load(key)
@@ -104,20 +116,27 @@ class Pipeline:
                     yield StreamEvent(delta=delta)
         except Exception as exc:  # every provider failed: the user gets an apology, not an error page
             log.warning("model failed", extra={"event_id": message.event_id, "error": type(exc).__name__})
-            yield self._finish(message, Reply(FAILURE_TEXT, model_name, "error"))
+            yield StreamEvent(
+                done=True, reply=self._finish(message, Reply(FAILURE_TEXT, model_name, "error"))
+            )
             return
         text = await self.plugins.after_reply(message, "".join(parts))
+        await self._remember(key, message, text)
+        yield StreamEvent(done=True, reply=self._finish(message, Reply(text, model_name, "ok")))
+
+    async def _remember(self, key: SessionKey, message: InboundMessage, text: str) -> None:
+        session = self.spec.session
+        turn = [
+            ChatMessage(role="user", content=message.text, images=message.images),
+            ChatMessage(role="assistant", content=text),
+        ]
         await self.sessions.append(
             key,
-            [
-                ChatMessage(role="user", content=message.text, images=message.images),
-                ChatMessage(role="assistant", content=text),
-            ],
-            max_turns=self.spec.session.max_turns,
-            max_tokens=self.spec.session.max_tokens,
-            ttl_seconds=self.spec.session.ttl_seconds,
+            turn,
+            max_turns=session.max_turns,
+            max_tokens=session.max_tokens,
+            ttl_seconds=session.ttl_seconds,
         )
-        yield self._finish(message, Reply(text, model_name, "ok"))
 
     async def _before_model(self, message: InboundMessage) -> Reply | None:
         """Rate limits and plugins may answer before the model is asked."""
@@ -180,7 +199,8 @@ class Pipeline:
             )
         log.warning("tool loop stopped", extra={"event_id": message.event_id, "rounds": MAX_TOOL_ROUNDS})
 
-    def _finish(self, message: InboundMessage, reply: Reply) -> StreamEvent:
+    def _finish(self, message: InboundMessage, reply: Reply) -> Reply:
+        """Count and log the outcome once per message."""
         self.metrics.messages.labels(message.platform, message.track, reply.outcome).inc()
         if message.received_at:
             self.metrics.message_seconds.labels(message.platform, message.track).observe(
@@ -196,4 +216,4 @@ class Pipeline:
                 "track": message.track,
             },
         )
-        return StreamEvent(done=True, reply=reply)
+        return reply

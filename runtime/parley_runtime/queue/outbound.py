@@ -17,8 +17,8 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict
 
 from parley_runtime.core.messages import OutboundMessage
-from parley_runtime.observability.metrics import Metrics
 from parley_runtime.core.send_errors import RetryableSendError, SendError
+from parley_runtime.observability.metrics import Metrics
 
 __all__ = ["DeadLetter", "DeadLetterStore", "OutboundSender", "error_summary"]
 

@@ -124,6 +124,30 @@ class SqliteSessionStore:
 
         await self._run(write)
 
+    async def store_many(self, items: Sequence[tuple[SessionKey, Sequence[ChatMessage], float]]) -> None:
+        """Replace whole histories (empty = delete) with their absolute expiry, in one transaction."""
+        rows = [
+            (key, codec.encode_history(history) if history else None, expires_at)
+            for key, history, expires_at in items
+        ]
+        now = self._clock()
+
+        def write(connection: sqlite3.Connection) -> None:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                connection.execute(_PURGE, (now,))
+                for key, encoded, expires_at in rows:
+                    if encoded is None or expires_at <= now:
+                        connection.execute(_DELETE, tuple(key))
+                    else:
+                        connection.execute(_UPSERT, (*key, encoded, expires_at))
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+        await self._run(write)
+
     async def clear(self, key: SessionKey) -> None:
         def delete(connection: sqlite3.Connection) -> None:
             connection.execute(_DELETE, tuple(key))

@@ -1,0 +1,153 @@
+"""The HTTP seam every provider shares: POST JSON, open an SSE stream, map failures to our errors.
+
+Failures become `RetryableError`/`FatalError` with a message built from the status, the host and
+the provider's own error text, with the API key scrubbed from that text (some providers echo it).
+"""
+
+import contextlib
+import json
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import httpx
+
+from parley_runtime.llm import errors
+
+__all__ = ["error_for_response", "open_stream", "parse_event_json", "post_json", "scrub", "sse_events"]
+
+_DETAIL_LIMIT = 200
+
+
+def scrub(text: str, secret: str | None) -> str:
+    """`text` without `secret` in it, cut to a readable length."""
+    if secret:
+        text = text.replace(secret, "[redacted]")
+    return text[:_DETAIL_LIMIT]
+
+
+def _provider_detail(body: bytes) -> str:
+    """The `error.message` (or `error` string) of a provider's JSON error body, if any."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return ""
+    if isinstance(data, list) and data:  # Gemini wraps some errors in a list
+        data = data[0]
+    if not isinstance(data, dict):
+        return ""
+    err = data.get("error")
+    if isinstance(err, dict):
+        return str(err.get("message") or err.get("type") or "")
+    return str(err or data.get("message") or "")
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # HTTP-date form: rare for LLM APIs; fall back to our own backoff
+
+
+def error_for_response(
+    route: str, response: httpx.Response, body: bytes, secret: str | None
+) -> errors.ProviderError:
+    """The error for a non-2xx answer: 429 and 5xx are retryable, other statuses fatal."""
+    status = response.status_code
+    detail = scrub(_provider_detail(body), secret)
+    message = f"HTTP {status} from {response.request.url.host}" + (f": {detail}" if detail else "")
+    if status == 429 or status >= 500:
+        return errors.RetryableError(route, message, status=status, retry_after=_retry_after(response))
+    return errors.FatalError(route, message, status=status)
+
+
+def _transport_error(route: str, exc: httpx.HTTPError, timeout: float) -> errors.RetryableError:
+    if isinstance(exc, httpx.TimeoutException):
+        return errors.ProviderTimeout(route, f"timed out after {timeout:g}s ({type(exc).__name__})")
+    return errors.RetryableError(route, f"connection error ({type(exc).__name__})")
+
+
+async def post_json(
+    route: str,
+    http: httpx.AsyncClient,
+    url: str,
+    payload: Mapping[str, Any],
+    *,
+    headers: Mapping[str, str],
+    timeouts: httpx.Timeout,
+    secret: str | None,
+) -> Any:
+    """POST `payload` and return the decoded JSON answer."""
+    try:
+        response = await http.post(url, json=payload, headers=headers, timeout=timeouts)
+    except httpx.HTTPError as exc:
+        raise _transport_error(route, exc, timeouts.read or 0.0) from None
+    if response.status_code >= 300:
+        raise error_for_response(route, response, response.content, secret)
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        raise errors.FatalError(route, "response is not JSON") from None
+
+
+@contextlib.asynccontextmanager
+async def open_stream(
+    route: str,
+    http: httpx.AsyncClient,
+    url: str,
+    payload: Mapping[str, Any],
+    *,
+    headers: Mapping[str, str],
+    timeouts: httpx.Timeout,
+    secret: str | None,
+) -> AsyncIterator[httpx.Response]:
+    """A streaming POST whose status was checked; transport failures while reading are mapped too."""
+    request = http.build_request("POST", url, json=payload, headers=headers, timeout=timeouts)
+    try:
+        response = await http.send(request, stream=True)
+    except httpx.HTTPError as exc:
+        raise _transport_error(route, exc, timeouts.read or 0.0) from None
+    try:
+        if response.status_code >= 300:
+            try:
+                body = await response.aread()
+            except httpx.HTTPError:
+                body = b""
+            raise error_for_response(route, response, body, secret)
+        try:
+            yield response
+        except httpx.HTTPError as exc:
+            raise _transport_error(route, exc, timeouts.read or 0.0) from None
+    finally:
+        await response.aclose()
+
+
+async def sse_events(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
+    """(event, data) per Server-Sent Event; `event` is "" when the server named none."""
+    event = ""
+    data: list[str] = []
+    async for line in response.aiter_lines():
+        if not line:
+            if data:
+                yield event, "\n".join(data)
+            event, data = "", []
+        elif line.startswith("data:"):
+            data.append(line[6:] if line.startswith("data: ") else line[5:])
+        elif line.startswith("event:"):
+            event = line[6:].strip()
+        # other fields (id:, retry:) and comments (":") carry nothing we use
+    if data:
+        yield event, "\n".join(data)
+
+
+def parse_event_json(route: str, data: str) -> dict[str, Any]:
+    """One event's JSON object, or a FatalError naming the route."""
+    try:
+        value = json.loads(data)
+    except ValueError:
+        raise errors.FatalError(route, "stream event is not JSON") from None
+    if not isinstance(value, dict):
+        raise errors.FatalError(route, "stream event is not a JSON object")
+    return value

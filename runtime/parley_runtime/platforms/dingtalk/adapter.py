@@ -1,0 +1,82 @@
+"""DingTalk adapter: signed HTTP robot callbacks (mode http) or the Stream connection (mode stream)."""
+
+import json
+from typing import Any
+
+from parley_runtime.config.platforms import DingTalkSettings
+from parley_runtime.core.messages import InboundMessage, OutboundMessage
+from parley_runtime.core.protocols import WebhookRequest, WebhookResult
+from parley_runtime.platforms.base import AdapterContext
+from parley_runtime.platforms.dingtalk import client, convert, crypto, reply, stream
+
+REQUIRED = ("appKey", "appSecret")
+
+
+def _error(status: int, message: str, reason: str = "") -> WebhookResult:
+    body = json.dumps({"error": message}).encode()
+    return WebhookResult(status=status, body=body, rejected=bool(reason), reason=reason)
+
+
+class DingTalkAdapter:
+    def __init__(
+        self, ctx: AdapterContext, settings: DingTalkSettings, api: client.DingTalkClient, *, app_secret: str
+    ) -> None:
+        self.platform = ctx.platform
+        self._ctx = ctx
+        self._settings = settings
+        self._api = api
+        self._secret = app_secret
+
+    def __repr__(self) -> str:
+        return f"DingTalkAdapter(binding={self._ctx.binding!r})"
+
+    async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
+        if request.method != "POST":
+            return _error(405, "method not allowed")
+        timestamp, sign = request.headers.get("timestamp", ""), request.headers.get("sign", "")
+        if not (timestamp and sign):
+            return _error(401, "timestamp and sign headers are required", "bad-signature")
+        if not crypto.fresh(timestamp, self._ctx.clock() * 1000):
+            return _error(401, "timestamp outside the one-hour window", "stale-timestamp")
+        if not crypto.sign_ok(sign, timestamp, self._secret):
+            return _error(401, "signature mismatch", "bad-signature")
+        try:
+            payload: Any = json.loads(request.body)
+        except (ValueError, RecursionError):
+            return _error(400, "body is not JSON")
+        if not isinstance(payload, dict):
+            return _error(400, "body is not a JSON object")
+        message = convert.to_inbound(
+            payload,
+            bot=self._ctx.bot,
+            platform=self._ctx.platform,
+            binding=self._ctx.binding,
+            received_at=self._ctx.clock(),
+        )
+        events: tuple[InboundMessage, ...] = (message,) if message else ()
+        return WebhookResult(status=200, body=b"{}", events=events)
+
+    async def send(self, message: OutboundMessage) -> None:
+        await reply.deliver(self._api, message, robot_code=self._settings.robot_code, clock=self._ctx.clock)
+
+
+def create(ctx: AdapterContext) -> DingTalkAdapter | stream.DingTalkStreamConnection:
+    creds = ctx.credentials
+    missing = [key for key in REQUIRED if not creds.get(key)]
+    if missing:
+        raise ValueError(f"dingtalk binding {ctx.binding}: credentials missing {', '.join(missing)}")
+    settings = ctx.settings
+    if not isinstance(settings, DingTalkSettings):
+        settings = DingTalkSettings(api_base=settings.api_base)
+    api = client.DingTalkClient(
+        ctx.http,
+        ctx.clock,
+        app_key=creds["appKey"],
+        app_secret=creds["appSecret"],
+        api_base=settings.api_base,
+    )
+    if settings.mode == "stream":
+        return stream.DingTalkStreamConnection(
+            ctx, settings, api, app_key=creds["appKey"], app_secret=creds["appSecret"]
+        )
+    return DingTalkAdapter(ctx, settings, api, app_secret=creds["appSecret"])

@@ -1,0 +1,101 @@
+"""Discord adapter: the HTTP interactions endpoint (PING, slash commands) and interaction follow-ups."""
+
+import json
+
+from parley_runtime.config.platforms import DiscordSettings
+from parley_runtime.core.messages import OutboundMessage
+from parley_runtime.core.protocols import WebhookRequest, WebhookResult
+from parley_runtime.platforms.base import AdapterContext
+from parley_runtime.platforms.common import ed25519
+from parley_runtime.platforms.discord import client, convert, text
+from parley_runtime.platforms.errors import PermanentSendError
+
+__all__ = ["DiscordAdapter", "create"]
+
+PONG = b'{"type": 1}'
+DEFERRED_CHANNEL_MESSAGE = b'{"type": 5}'  # "thinking…", edited by send() within 15 minutes
+DEFERRED_UPDATE = b'{"type": 6}'  # acknowledges components/modals the bot does not handle
+
+
+def _error(status: int, error: str, reason: str = "") -> WebhookResult:
+    body = json.dumps({"error": error}).encode()
+    return WebhookResult(status=status, body=body, rejected=bool(reason), reason=reason)
+
+
+def _public_key(hex_key: str) -> bytes:
+    try:
+        key = bytes.fromhex(hex_key)
+    except ValueError:
+        return b""
+    return key if len(key) == ed25519.SEED_BYTES else b""  # a malformed key makes every request fail
+
+
+class DiscordAdapter:
+    platform = "discord"
+
+    def __init__(self, ctx: AdapterContext, settings: DiscordSettings) -> None:
+        self._ctx = ctx
+        self._settings = settings
+        self._public_key = _public_key(ctx.credentials.get("publicKey", ""))
+
+    def __repr__(self) -> str:
+        return f"DiscordAdapter(binding={self._ctx.binding!r})"
+
+    async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
+        if request.method.upper() != "POST":
+            return _error(405, "use POST")
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        timestamp = headers.get("x-signature-timestamp", "")
+        signed = timestamp.encode() + request.body
+        if not ed25519.verify_hex(self._public_key, signed, headers.get("x-signature-ed25519", "")):
+            return _error(401, "invalid request signature", reason="bad-signature")
+        try:
+            interaction = json.loads(request.body)
+        except (UnicodeDecodeError, ValueError):
+            return _error(400, "body is not valid JSON")
+        if not isinstance(interaction, dict) or not isinstance(interaction.get("type"), int):
+            return _error(400, "body is not an interaction")
+        kind = interaction["type"]
+        if kind == convert.PING:
+            return WebhookResult(body=PONG)
+        if kind != convert.APPLICATION_COMMAND:
+            if kind == 4:  # autocomplete: no suggestions
+                return WebhookResult(body=b'{"type": 8, "data": {"choices": []}}')
+            return WebhookResult(body=DEFERRED_UPDATE)
+        try:
+            message = convert.interaction_to_inbound(
+                interaction,
+                ask_commands=self._settings.ask_commands,
+                bot=self._ctx.bot,
+                platform=self._ctx.platform,
+                binding=self._ctx.binding,
+                received_at=self._ctx.clock(),
+            )
+        except convert.BadInteraction as exc:
+            return _error(400, str(exc))
+        if message is None:
+            body = json.dumps(
+                {"type": 4, "data": {"content": "This command has no text to answer.", "flags": 64}}
+            )
+            return WebhookResult(body=body.encode())
+        return WebhookResult(body=DEFERRED_CHANNEL_MESSAGE, events=(message,))
+
+    async def send(self, message: OutboundMessage) -> None:
+        context = message.inbound.reply_context
+        app_id, token = context.get("application_id"), context.get("interaction_token")
+        if not isinstance(app_id, str) or not isinstance(token, str):
+            raise PermanentSendError(self.platform, "reply context has no interaction token")
+        chunks = text.split_text(message.text)
+        if not chunks:
+            raise PermanentSendError(self.platform, "refusing to send an empty reply")
+        api_base = self._settings.api_base
+        await client.edit_original(self._ctx.http, api_base, app_id, token, chunks[0])
+        for chunk in chunks[1:]:
+            await client.follow_up(self._ctx.http, api_base, app_id, token, chunk)
+
+
+def create(ctx: AdapterContext) -> DiscordAdapter:
+    settings = ctx.settings
+    if not isinstance(settings, DiscordSettings):
+        settings = DiscordSettings.model_validate(settings.model_dump())
+    return DiscordAdapter(ctx, settings)

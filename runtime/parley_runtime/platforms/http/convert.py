@@ -1,0 +1,67 @@
+"""The inbound JSON contract of the generic HTTP platform, parsed into an `InboundMessage` (pure)."""
+
+import json
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from parley_runtime.core.messages import InboundMessage
+
+__all__ = ["BadPayload", "HttpChatRequest", "parse", "to_inbound"]
+
+_ID = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class BadPayload(ValueError):
+    """The body is not a valid request; the message is one readable line for the caller."""
+
+
+class HttpChatRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+
+    message: Annotated[str, Field(min_length=1, max_length=32_000)]
+    user_id: _ID
+    chat_id: _ID | None = None
+    message_id: _ID | None = None
+    callback_url: Annotated[str, Field(min_length=1, max_length=2048)] | None = None
+
+
+def parse(body: bytes) -> HttpChatRequest:
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise BadPayload("body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadPayload("body must be a JSON object")
+    try:
+        return HttpChatRequest.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        raise BadPayload(f"{where}: {first['msg']}") from None
+
+
+def to_inbound(
+    request: HttpChatRequest,
+    *,
+    bot: str,
+    platform: str,
+    binding: str,
+    event_id: str,
+    callback_url: str,
+    received_at: float,
+) -> InboundMessage:
+    chat_id = request.chat_id or request.user_id
+    return InboundMessage(
+        bot=bot,
+        platform=platform,
+        binding=binding,
+        event_id=event_id,
+        chat_id=chat_id,
+        user_id=request.user_id,
+        text=request.message,
+        is_group=False,
+        mentioned=True,
+        received_at=received_at,
+        reply_context={"callback_url": callback_url, "message_id": event_id},
+    )

@@ -1,0 +1,160 @@
+"""OneBot v11 adapter: authenticates reverse-WebSocket upgrades, turns message events into events,
+and sends replies as `send_msg` actions over the live socket of the same bot account.
+
+The app mounts `WS /webhook/onebot/{binding}` and calls `handle_websocket`; `send` only works in the
+process that holds that socket (without one it raises RetryableSendError so the reply is retried).
+"""
+
+import asyncio
+import hmac
+import json
+import logging
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from parley_runtime.config.platforms import OneBotSettings
+from parley_runtime.core.messages import InboundMessage, OutboundMessage
+from parley_runtime.core.protocols import EventSink, WebhookRequest, WebhookResult
+from parley_runtime.platforms.base import AdapterContext
+from parley_runtime.platforms.errors import PermanentSendError, RetryableSendError
+from parley_runtime.platforms.onebot import connection, convert, text
+
+__all__ = ["POLICY_VIOLATION", "OneBotAdapter", "create"]
+
+log = logging.getLogger(__name__)
+
+POLICY_VIOLATION = 1008  # close code before accept: the server answers the upgrade with HTTP 403
+_USE_WEBSOCKET = b'{"error": "OneBot v11 connects over a reverse WebSocket to this URL (ws:// or wss://)"}'
+
+
+class OneBotAdapter:
+    platform = "onebot"
+
+    def __init__(self, ctx: AdapterContext, settings: OneBotSettings) -> None:
+        self._ctx = ctx
+        self._settings = settings
+        self._token = ctx.credentials.get("accessToken", "")
+        self._connections: list[connection.Connection] = []
+
+    def __repr__(self) -> str:
+        return f"OneBotAdapter(binding={self._ctx.binding!r}, connections={len(self._connections)})"
+
+    async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
+        return WebhookResult(status=405, body=_USE_WEBSOCKET, headers={"allow": "GET"})
+
+    def _authorized(self, websocket: WebSocket) -> bool:
+        scheme, _, presented = websocket.headers.get("authorization", "").partition(" ")
+        if scheme.lower() not in ("bearer", "token"):
+            presented = websocket.query_params.get("access_token", "")
+        # An empty configured token would let anyone in: such a binding refuses every connection.
+        return bool(self._token) and hmac.compare_digest(presented.strip().encode(), self._token.encode())
+
+    async def handle_websocket(self, websocket: WebSocket, sink: EventSink) -> None:
+        role = websocket.headers.get("x-client-role", "Universal").lower()
+        if not self._authorized(websocket) or role not in connection.ROLES:
+            reason = "bad-token" if role in connection.ROLES else "bad-role"
+            self._ctx.metrics.webhook_rejected.labels(platform=self.platform, reason=reason).inc()
+            await websocket.close(code=POLICY_VIOLATION)
+            return
+        await websocket.accept()
+        conn = connection.Connection(websocket, role=role, self_id=websocket.headers.get("x-self-id") or None)
+        self._connections.append(conn)
+        events: asyncio.Queue[InboundMessage | None] = asyncio.Queue()
+        consumer = asyncio.create_task(self._deliver(events, sink))
+        log.info("onebot connected", extra={"role": role, "self_id": conn.self_id})
+        try:
+            while True:
+                frame = await websocket.receive()
+                if frame["type"] == "websocket.disconnect":
+                    break
+                raw = frame.get("text")
+                if raw is None and isinstance(frame.get("bytes"), bytes):
+                    raw = frame["bytes"].decode("utf-8", errors="replace")
+                if raw is not None:
+                    self._on_frame(conn, raw, events)
+        finally:
+            conn.close()
+            self._connections.remove(conn)
+            events.put_nowait(None)
+            await asyncio.shield(consumer)
+            log.info("onebot disconnected", extra={"role": role, "self_id": conn.self_id})
+
+    def _on_frame(
+        self, conn: connection.Connection, raw: str, events: "asyncio.Queue[InboundMessage | None]"
+    ) -> None:
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            log.warning("onebot frame is not JSON; ignored")
+            return
+        if not isinstance(frame, dict):
+            return
+        if "post_type" not in frame:
+            if "echo" in frame:
+                conn.resolve(frame)
+            return
+        if conn.self_id is None and frame.get("self_id") is not None:
+            conn.self_id = str(frame["self_id"])
+        post_type = frame["post_type"]
+        if post_type == "meta_event":
+            if frame.get("meta_event_type") == "heartbeat":
+                conn.last_heartbeat = self._ctx.clock()
+            return
+        if post_type != "message" or conn.role == "api":
+            return
+        try:
+            message = convert.event_to_inbound(
+                frame,
+                bot=self._ctx.bot,
+                platform=self._ctx.platform,
+                binding=self._ctx.binding,
+                received_at=self._ctx.clock(),
+            )
+        except convert.BadEvent as exc:
+            log.warning("onebot message event ignored", extra={"error": str(exc)})
+            return
+        if message is not None:
+            events.put_nowait(message)
+
+    async def _deliver(self, events: "asyncio.Queue[InboundMessage | None]", sink: EventSink) -> None:
+        """Hands events to the sink in order, off the reader, so a slow sink never blocks action answers."""
+        while (message := await events.get()) is not None:
+            try:
+                await sink(message)
+            except Exception:
+                log.exception("onebot event could not be handed on", extra={"event_id": message.event_id})
+
+    def _connection_for(self, self_id: str) -> connection.Connection | None:
+        candidates = [c for c in self._connections if c.can_call and c.self_id in (self_id, None)]
+        return candidates[-1] if candidates else None
+
+    async def send(self, message: OutboundMessage) -> None:
+        context: dict[str, Any] = message.inbound.reply_context
+        self_id, kind = str(context.get("self_id", "")), context.get("message_type")
+        target_key = "group_id" if kind == "group" else "user_id"
+        target = context.get(target_key)
+        if kind not in ("private", "group") or not isinstance(target, str) or not target.isdigit():
+            raise PermanentSendError(self.platform, "reply context has no OneBot target")
+        conn = self._connection_for(self_id)
+        if conn is None:
+            raise RetryableSendError(
+                self.platform, f"no OneBot API connection for bot {self_id} in this process"
+            )
+        chunks = text.split_text(message.text)
+        if not chunks:
+            raise PermanentSendError(self.platform, "refusing to send an empty reply")
+        for index, chunk in enumerate(chunks):
+            segments: list[dict[str, Any]] = []
+            if index == 0 and kind == "group" and self._settings.quote_reply and context.get("message_id"):
+                segments.append({"type": "reply", "data": {"id": str(context["message_id"])}})
+            segments.append({"type": "text", "data": {"text": chunk}})
+            params = {"message_type": kind, target_key: int(target), "message": segments}
+            await conn.call("send_msg", params, timeout_seconds=self._settings.action_timeout_seconds)
+
+
+def create(ctx: AdapterContext) -> OneBotAdapter:
+    settings = ctx.settings
+    if not isinstance(settings, OneBotSettings):
+        settings = OneBotSettings.model_validate(settings.model_dump())
+    return OneBotAdapter(ctx, settings)

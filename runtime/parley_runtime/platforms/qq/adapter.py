@@ -1,0 +1,121 @@
+"""QQ adapter: signed webhook (op 13 validation, op 0 dispatch → ACK op 12) in, passive replies out."""
+
+import json
+from collections import OrderedDict
+
+from parley_runtime.config.platforms import QQSettings
+from parley_runtime.core.messages import OutboundMessage
+from parley_runtime.core.protocols import WebhookRequest, WebhookResult
+from parley_runtime.platforms.base import AdapterContext
+from parley_runtime.platforms.errors import PermanentSendError
+from parley_runtime.platforms.qq import client, convert, crypto, text
+
+__all__ = ["QQAdapter", "create"]
+
+OP_DISPATCH, OP_ACK, OP_VALIDATION = 0, 12, 13
+ACK = b'{"op": 12}'
+_SEQ_MEMORY = 4096
+
+
+def _error(status: int, error: str, reason: str = "") -> WebhookResult:
+    body = json.dumps({"error": error}).encode()
+    return WebhookResult(status=status, body=body, rejected=bool(reason), reason=reason)
+
+
+class QQAdapter:
+    platform = "qq"
+
+    def __init__(self, ctx: AdapterContext, settings: QQSettings) -> None:
+        self._ctx = ctx
+        self._secret = ctx.credentials.get("appSecret", "")
+        self._public = crypto.public_key(self._secret) if self._secret else b""
+        api_base = settings.api_base or (client.SANDBOX_API_BASE if settings.sandbox else client.API_BASE)
+        self._api = client.QQApi(
+            ctx.http,
+            app_id=ctx.credentials.get("appId", ""),
+            app_secret=self._secret,
+            api_base=api_base,
+            token_base=settings.token_base or client.AUTH_BASE,
+            clock=ctx.clock,
+        )
+        self._seqs: OrderedDict[str, int] = OrderedDict()
+
+    def __repr__(self) -> str:
+        return f"QQAdapter(binding={self._ctx.binding!r})"
+
+    async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
+        if request.method.upper() != "POST":
+            return _error(405, "use POST")
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        timestamp, signature = (
+            headers.get("x-signature-timestamp", ""),
+            headers.get("x-signature-ed25519", ""),
+        )
+        if not crypto.verify(self._public, timestamp, request.body, signature):
+            return _error(401, "invalid request signature", reason="bad-signature")
+        try:
+            payload = json.loads(request.body)
+        except (UnicodeDecodeError, ValueError):
+            return _error(400, "body is not valid JSON")
+        if not isinstance(payload, dict) or not isinstance(payload.get("op"), int):
+            return _error(400, "body is not a QQ payload")
+        op, data = payload["op"], payload.get("d")
+        if op == OP_VALIDATION:
+            if not isinstance(data, dict):
+                return _error(400, "op 13 without d")
+            plain, event_ts = data.get("plain_token"), data.get("event_ts")
+            if not isinstance(plain, str) or not isinstance(event_ts, str):
+                return _error(400, "op 13 without plain_token/event_ts")
+            answer = {
+                "plain_token": plain,
+                "signature": crypto.sign_validation(self._secret, event_ts, plain),
+            }
+            return WebhookResult(body=json.dumps(answer).encode())
+        if op != OP_DISPATCH:
+            return WebhookResult(body=ACK)
+        try:
+            message = convert.dispatch_to_inbound(
+                payload,
+                bot=self._ctx.bot,
+                platform=self._ctx.platform,
+                binding=self._ctx.binding,
+                received_at=self._ctx.clock(),
+            )
+        except convert.BadPayload as exc:
+            return _error(400, str(exc))
+        return WebhookResult(body=ACK, events=() if message is None else (message,))
+
+    def _next_seq(self, msg_id: str, floor: int) -> int:
+        """Unique msg_seq per inbound msg_id: QQ refuses a repeated (msg_id, msg_seq). `floor` comes from
+        the delivery attempt, so a retry on another replica does not reuse the first attempt's numbers."""
+        seq = max(self._seqs.get(msg_id, 0) + 1, floor)
+        self._seqs[msg_id] = seq
+        self._seqs.move_to_end(msg_id)
+        while len(self._seqs) > _SEQ_MEMORY:
+            self._seqs.popitem(last=False)
+        return seq
+
+    async def send(self, message: OutboundMessage) -> None:
+        context = message.inbound.reply_context
+        target, openid, msg_id = context.get("target"), context.get("openid"), context.get("msg_id")
+        if target not in ("user", "group") or not isinstance(openid, str) or not isinstance(msg_id, str):
+            raise PermanentSendError(self.platform, "reply context has no target/openid/msg_id")
+        chunks = text.split_text(message.text)
+        if not chunks:
+            raise PermanentSendError(self.platform, "refusing to send an empty reply")
+        floor = message.attempt * text.MAX_REPLIES + 1
+        for chunk in chunks:
+            payload = {
+                "content": chunk,
+                "msg_type": 0,
+                "msg_id": msg_id,
+                "msg_seq": self._next_seq(msg_id, floor),
+            }
+            await self._api.send_message(str(target), openid, payload)
+
+
+def create(ctx: AdapterContext) -> QQAdapter:
+    settings = ctx.settings
+    if not isinstance(settings, QQSettings):
+        settings = QQSettings.model_validate(settings.model_dump())
+    return QQAdapter(ctx, settings)

@@ -1,0 +1,135 @@
+"""WeChat MP adapter: GET echo, plain and safe-mode POST callbacks, customer-service replies."""
+
+import hmac
+import json
+from collections.abc import Mapping
+
+from parley_runtime.core.messages import InboundMessage, OutboundMessage
+from parley_runtime.core.protocols import WebhookRequest, WebhookResult
+from parley_runtime.platforms.base import AdapterContext
+from parley_runtime.platforms.common import wxcrypto
+from parley_runtime.platforms.errors import PermanentSendError
+from parley_runtime.platforms.wechat_mp import client, convert
+
+REQUIRED = ("appId", "appSecret", "token")
+
+
+def _error(status: int, message: str, reason: str = "") -> WebhookResult:
+    body = json.dumps({"error": message}).encode()
+    return WebhookResult(status=status, body=body, rejected=bool(reason), reason=reason)
+
+
+def _bad_signature() -> WebhookResult:
+    return _error(401, "signature mismatch", "bad-signature")
+
+
+class WeChatMpAdapter:
+    def __init__(
+        self, ctx: AdapterContext, token: str, crypt: wxcrypto.WxCrypt | None, api: client.WeChatMpClient
+    ) -> None:
+        self.platform = ctx.platform
+        self._ctx = ctx
+        self._token = token
+        self._crypt = crypt  # None: plain mode (no EncodingAESKey configured)
+        self._api = api
+
+    def __repr__(self) -> str:
+        return f"WeChatMpAdapter(binding={self._ctx.binding!r}, safe_mode={self._crypt is not None})"
+
+    async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
+        if request.method == "GET":
+            return self._verify_url(request.query)
+        if request.method == "POST":
+            return self._receive(request)
+        return _error(405, "method not allowed")
+
+    def _plain_signature_ok(self, q: Mapping[str, str]) -> bool:
+        given, timestamp, nonce = (q.get(k, "") for k in ("signature", "timestamp", "nonce"))
+        if not (given and timestamp and nonce):
+            return False
+        expected = wxcrypto.sha1_signature(self._token, timestamp, nonce)
+        return hmac.compare_digest(expected.encode(), given.lower().encode())
+
+    def _verify_url(self, q: Mapping[str, str]) -> WebhookResult:
+        echostr = q.get("echostr", "")
+        if not (echostr and q.get("signature") and q.get("timestamp") and q.get("nonce")):
+            return _error(400, "signature, timestamp, nonce and echostr are required")
+        if not self._plain_signature_ok(q):
+            return _bad_signature()
+        return WebhookResult(status=200, body=echostr.encode(), content_type="text/plain")
+
+    def _receive(self, request: WebhookRequest) -> WebhookResult:
+        if request.query.get("encrypt_type", "raw") == "aes":
+            fields_or_error = self._open_safe_mode(request)
+        else:
+            fields_or_error = self._open_plain(request)
+        if isinstance(fields_or_error, WebhookResult):
+            return fields_or_error
+        message = convert.to_inbound(
+            fields_or_error,
+            bot=self._ctx.bot,
+            platform=self._ctx.platform,
+            binding=self._ctx.binding,
+            received_at=self._ctx.clock(),
+        )
+        events: tuple[InboundMessage, ...] = (message,) if message else ()
+        # "success" = received, no passive reply, no retry, no "service unavailable" notice to the user.
+        return WebhookResult(status=200, body=b"success", content_type="text/plain", events=events)
+
+    def _open_plain(self, request: WebhookRequest) -> dict[str, str] | WebhookResult:
+        if not self._plain_signature_ok(request.query):
+            return _bad_signature()
+        try:
+            return wxcrypto.parse_xml(request.body)
+        except wxcrypto.WxCryptError:
+            return _error(400, "body is not a WeChat XML message")
+
+    def _open_safe_mode(self, request: WebhookRequest) -> dict[str, str] | WebhookResult:
+        if self._crypt is None:
+            return _error(400, "encrypted callback but no encodingAESKey is configured")
+        try:
+            outer = wxcrypto.parse_xml(request.body)
+        except wxcrypto.WxCryptError:
+            return _error(400, "body is not a WeChat XML message")
+        encrypted = outer.get("Encrypt", "")
+        if not encrypted:
+            return _error(400, "Encrypt is missing")
+        q = request.query
+        given, timestamp, nonce = (q.get(k, "") for k in ("msg_signature", "timestamp", "nonce"))
+        if not (
+            given and timestamp and nonce and self._crypt.signature_ok(given, timestamp, nonce, encrypted)
+        ):
+            return _bad_signature()
+        try:
+            return wxcrypto.parse_xml(self._crypt.open(encrypted))
+        except wxcrypto.WxCryptError:
+            return _error(400, "Encrypt does not decrypt to a message for this account")
+
+    async def send(self, message: OutboundMessage) -> None:
+        # The customer-service API has no markdown; the text is sent as is.
+        openid = message.inbound.reply_context.get("touser") or message.inbound.user_id
+        if not isinstance(openid, str) or not openid:
+            raise PermanentSendError(self.platform, "no recipient in reply context")
+        await self._api.send_text(openid, message.text)
+
+
+def create(ctx: AdapterContext) -> WeChatMpAdapter:
+    creds = ctx.credentials
+    missing = [key for key in REQUIRED if not creds.get(key)]
+    if missing:
+        raise ValueError(f"wechat-mp binding {ctx.binding}: credentials missing {', '.join(missing)}")
+    crypt = None
+    if creds.get("encodingAESKey"):
+        try:
+            wxcrypto.aes_key(creds["encodingAESKey"])
+        except wxcrypto.WxCryptError as exc:
+            raise ValueError(f"wechat-mp binding {ctx.binding}: encodingAESKey invalid ({exc})") from None
+        crypt = wxcrypto.WxCrypt(creds["token"], creds["encodingAESKey"], creds["appId"])
+    api = client.WeChatMpClient(
+        ctx.http,
+        ctx.clock,
+        app_id=creds["appId"],
+        app_secret=creds["appSecret"],
+        api_base=ctx.settings.api_base,
+    )
+    return WeChatMpAdapter(ctx, creds["token"], crypt, api)

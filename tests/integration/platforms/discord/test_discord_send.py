@@ -1,0 +1,108 @@
+"""Interaction follow-ups against a fake Discord API on 127.0.0.1."""
+
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+from fakes.discord_api import PREFIX, FakeDiscord
+from fakes.http_api import serve
+from parley_runtime.config.platforms import DiscordSettings
+from parley_runtime.core.messages import InboundMessage, OutboundMessage
+from parley_runtime.observability.metrics import Metrics
+from parley_runtime.platforms.base import AdapterContext
+from parley_runtime.platforms.discord import adapter
+from parley_runtime.platforms.errors import PermanentSendError, RetryableSendError
+
+APP, TOKEN = "1125000000000000001", "aW50ZXJhY3Rpb246c2VjcmV0LXRva2Vu"
+
+
+@pytest.fixture
+def fake() -> Iterator[tuple[FakeDiscord, str]]:
+    discord = FakeDiscord(APP, TOKEN)
+    with serve(discord.api.app) as base:
+        yield discord, base
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+def make(http: httpx.AsyncClient, base: str) -> adapter.DiscordAdapter:
+    return adapter.create(
+        AdapterContext(
+            bot="helpdesk",
+            binding="helpdesk-discord",
+            platform="discord",
+            credentials={"applicationId": APP, "publicKey": "00" * 32, "botToken": "bot"},
+            settings=DiscordSettings(api_base=base + PREFIX),
+            http=http,
+            metrics=Metrics(),
+            clock=lambda: 0.0,
+        )
+    )
+
+
+def reply(text: str) -> OutboundMessage:
+    inbound = InboundMessage(
+        bot="helpdesk",
+        platform="discord",
+        binding="helpdesk-discord",
+        event_id="1",
+        chat_id="c",
+        user_id="u",
+        text="q",
+        reply_context={"application_id": APP, "interaction_token": TOKEN},
+    )
+    return OutboundMessage(inbound=inbound, text=text)
+
+
+async def test_short_reply_edits_the_deferred_original(fake, http) -> None:
+    discord, base = fake
+    await make(http, base).send(reply("Rotate it under Settings → API."))
+    (request,) = discord.api.requests
+    assert (request.method, request.path) == ("PATCH", discord.original)
+    assert request.json() == {"content": "Rotate it under Settings → API.", "allowed_mentions": {"parse": []}}
+
+
+async def test_long_reply_edits_then_follows_up(fake, http) -> None:
+    discord, base = fake
+    await make(http, base).send(reply("word " * 900))  # 4500 characters
+    methods = [(r.method, r.path) for r in discord.api.requests]
+    assert methods == [("PATCH", discord.original), ("POST", discord.webhook), ("POST", discord.webhook)]
+    assert all(len(r.json()["content"]) <= 2000 for r in discord.api.requests)
+
+
+async def test_429_with_retry_after_and_expired_token(fake, http) -> None:
+    discord, base = fake
+    discord.api.script(
+        "PATCH",
+        discord.original,
+        status=429,
+        body={"message": "You are being rate limited.", "retry_after": 1.5, "global": False},
+    )
+    discord.api.script("PATCH", discord.original, status=429, headers={"retry-after": "4"})
+    discord.api.script(
+        "PATCH", discord.original, status=404, body={"message": "Unknown Webhook", "code": 10015}
+    )
+    discord.api.script("PATCH", discord.original, status=502)
+    a = make(http, base)
+    with pytest.raises(RetryableSendError) as body_hint:
+        await a.send(reply("x"))
+    with pytest.raises(RetryableSendError) as header_hint:
+        await a.send(reply("x"))
+    with pytest.raises(PermanentSendError) as expired:
+        await a.send(reply("x"))
+    with pytest.raises(RetryableSendError) as server:
+        await a.send(reply("x"))
+    assert (body_hint.value.retry_after, header_hint.value.retry_after) == (1.5, 4.0)
+    for error in (body_hint.value, header_hint.value, expired.value, server.value):
+        assert TOKEN not in str(error)
+
+
+async def test_missing_context_is_permanent(http) -> None:
+    inbound = reply("x").inbound.model_copy(update={"reply_context": {}})
+    with pytest.raises(PermanentSendError):
+        await make(http, "http://127.0.0.1:9").send(OutboundMessage(inbound=inbound, text="x"))

@@ -1,0 +1,70 @@
+"""Discord interactions from recorded payloads → InboundMessage, and the 2000-character split."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from parley_runtime.platforms.discord import convert, text
+
+DATA = Path(__file__).parents[3] / "data" / "discord"
+
+
+def load(name: str):
+    interaction = json.loads((DATA / name).read_text())
+    return convert.interaction_to_inbound(
+        interaction,
+        ask_commands=("ask", "chat"),
+        bot="b",
+        platform="discord",
+        binding="b-dc",
+        received_at=2.0,
+    )
+
+
+def test_ask_command_in_a_guild() -> None:
+    message = load("ask_guild.json")
+    assert message is not None
+    assert (message.event_id, message.user_id, message.chat_id) == (
+        "1310000000000000002",
+        "80351110224678912",
+        "645027906669510667",
+    )
+    assert message.text == "How do I rotate the API key?"
+    assert message.is_group and message.mentioned and message.user_name == "Nelly"
+    assert message.reply_context == {
+        "application_id": "1125000000000000001",
+        "interaction_token": "aW50ZXJhY3Rpb246MTMxMDAwMDAwMDAwMDAwMDAwMjphc2s",
+    }
+
+
+def test_other_command_in_a_dm_becomes_a_plugin_command() -> None:
+    message = load("weather_dm.json")
+    assert message is not None and not message.is_group
+    assert message.text == "/weather 北京 3" and message.chat_id == "1200000000000000009"
+
+
+def test_subcommands_are_flattened() -> None:
+    message = load("subcommand.json")
+    assert message is not None and message.text == "/session reset"
+
+
+def test_context_menu_commands_are_not_messages() -> None:
+    assert load("user_context_menu.json") is None
+
+
+def test_missing_token_is_a_bad_interaction() -> None:
+    interaction = json.loads((DATA / "ask_guild.json").read_text())
+    del interaction["token"]
+    with pytest.raises(convert.BadInteraction):
+        convert.interaction_to_inbound(
+            interaction, ask_commands=(), bot="b", platform="discord", binding="x", received_at=0
+        )
+
+
+def test_split_at_2000_units() -> None:
+    long = "sentence number x. " * 300
+    chunks = text.split_text(long)
+    assert all(len(c) <= 2000 for c in chunks) and len(chunks) == 3
+    assert " ".join(chunks) == long
+    assert [len(c) for c in text.split_text("🙂" * 1500)] == [1000, 500]
