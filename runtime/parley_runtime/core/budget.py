@@ -29,7 +29,8 @@ IMAGE_TOKENS = 85  # a flat price per attached image: its URL or data says nothi
 
 def estimate_tokens(text: str) -> int:
     """ASCII characters count a quarter token (rounded up), any other character one token."""
-    ascii_chars = sum(1 for char in text if char.isascii())
+    # counted in C: encoding with errors="ignore" keeps exactly the characters that are ASCII
+    ascii_chars = len(text) if text.isascii() else len(text.encode("ascii", "ignore"))
     other_chars = len(text) - ascii_chars
     return math.ceil(ascii_chars / ASCII_CHARS_PER_TOKEN) + other_chars
 

@@ -15,7 +15,9 @@ class FakeClock:
 
 def write_routes(path: Path, weight: float) -> None:
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"bot": "b", "stableVersion": "1", "canaryVersion": "2", "canaryWeight": weight}))
+    tmp.write_text(
+        json.dumps({"bot": "b", "stableVersion": "1", "canaryVersion": "2", "canaryWeight": weight})
+    )
     os.replace(tmp, path)  # atomic, like the kubelet's symlink swap
 
 
