@@ -219,3 +219,78 @@ def test_missing_file_exits_2(tmp_path: Path) -> None:
 def test_usage_error_exits_2() -> None:
     result = run_cli("serve", "--port", "not-a-number")
     assert result.returncode == 2 and result.stderr.count("\n") == 1
+
+
+PLUGIN_V1 = """
+from parley_runtime.plugins.api import Plugin
+
+plugin = Plugin("greeter")
+
+
+@plugin.command("greet", description="say hello")
+def greet(ctx, args):
+    return "hello v1"
+"""
+
+
+def test_folder_plugin_hot_reloads_and_logs_are_json_without_secrets(tmp_path: Path) -> None:
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "greeter.py").write_text(PLUGIN_V1)
+    secrets = tmp_path / "secrets" / "api"
+    secrets.mkdir(parents=True)
+    (secrets / "token").write_text("tok-5ecret-value\n")
+    doc = chatbot_doc(
+        "demo",
+        plugins=[{"name": "greeter"}],
+        api={"token": {"secretKeyRef": {"name": "api", "key": "token"}}},
+    )
+    (tmp_path / "bot.yaml").write_text(dump_yaml(doc))
+    port = free_port()
+    log_path = tmp_path / "stderr.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [
+                *PARLEY,
+                "serve",
+                "-f",
+                str(tmp_path / "bot.yaml"),
+                "--port",
+                str(port),
+                "--host",
+                "127.0.0.1",
+                "--data-dir",
+                str(tmp_path / "data"),
+                "--secrets-dir",
+                str(tmp_path / "secrets"),
+                "--plugins-dir",
+                str(plugins),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            env={**os.environ, "PARLEY_LOG_LEVEL": "INFO"},
+        )
+        url = f"http://127.0.0.1:{port}"
+        auth = {"Authorization": "Bearer tok-5ecret-value"}
+        try:
+            wait_healthy(url, proc)
+            first = httpx.post(f"{url}/api/v1/chat", json={"message": "/greet"}, headers=auth).json()
+            assert first["reply"] == "hello v1"
+            (plugins / "greeter.py").write_text(PLUGIN_V1.replace("hello v1", "hello v2"))
+            deadline = time.monotonic() + 20
+            reply = ""
+            while time.monotonic() < deadline and reply != "hello v2":
+                time.sleep(0.3)
+                reply = httpx.post(f"{url}/api/v1/chat", json={"message": "/greet"}, headers=auth).json()[
+                    "reply"
+                ]
+            assert reply == "hello v2"
+            httpx.post(f"{url}/api/v1/chat", json={"message": "tell me tok-5ecret-value"}, headers=auth)
+        finally:
+            proc.terminate()
+            proc.wait(15)
+    lines = [line for line in log_path.read_text().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    replies = [r for r in records if r.get("msg") == "reply"]
+    assert replies and all(r.get("event_id") for r in replies)
+    assert "tok-5ecret-value" not in log_path.read_text()
