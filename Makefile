@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 EXAMPLE ?= manifests/examples/quickstart.yaml
 SECRETS ?= manifests/examples/secrets
 
-.PHONY: run test lint unit bench clean crds
+.PHONY: run test lint unit bench clean crds install-manifests
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,8 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check runtime operator
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/python -m parley_operator.crdgen crds --check
+	$(BIN)/python -m parley_operator.installgen --check
 
 test: lint
 	$(BIN)/pytest -q
@@ -30,6 +32,14 @@ unit: $(BIN)/.installed
 
 crds: $(BIN)/.installed
 	$(BIN)/python -m parley_operator.crdgen crds
+
+install-manifests: crds
+	$(BIN)/python -m parley_operator.installgen
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python bench/router.py --quick
+	$(BIN)/python bench/serve.py --quick
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -16,21 +16,35 @@ def chatbot_doc(name: str = "helpdesk", **spec: Any) -> dict[str, Any]:
     return {"apiVersion": "parley.dev/v1alpha1", "kind": "ChatBot", "metadata": {"name": name}, "spec": base}
 
 
-def binding_doc(name: str = "helpdesk-http", bot: str = "helpdesk", platform: str = "http",
-                secret: str | None = None, **settings: Any) -> dict[str, Any]:
+def binding_doc(
+    name: str = "helpdesk-http",
+    bot: str = "helpdesk",
+    platform: str = "http",
+    secret: str | None = None,
+    **settings: Any,
+) -> dict[str, Any]:
     spec: dict[str, Any] = {"botRef": {"name": bot}, "platform": platform, "settings": settings}
     if secret is not None:
         spec["credentials"] = {"secretRef": {"name": secret}}
-    return {"apiVersion": "parley.dev/v1alpha1", "kind": "PlatformBinding", "metadata": {"name": name},
-            "spec": spec}
+    return {
+        "apiVersion": "parley.dev/v1alpha1",
+        "kind": "PlatformBinding",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
 
 
 def make_chatbot(name: str = "helpdesk", **spec: Any) -> ChatBot:
     return ChatBot.model_validate(chatbot_doc(name, **spec))
 
 
-def make_binding(name: str = "helpdesk-http", bot: str = "helpdesk", platform: str = "http",
-                 secret: str | None = None, **settings: Any) -> PlatformBinding:
+def make_binding(
+    name: str = "helpdesk-http",
+    bot: str = "helpdesk",
+    platform: str = "http",
+    secret: str | None = None,
+    **settings: Any,
+) -> PlatformBinding:
     return PlatformBinding.model_validate(binding_doc(name, bot, platform, secret, **settings))
 
 

@@ -8,7 +8,9 @@ from typing import Any
 
 def add_render_command(sub: Any) -> None:
     p = sub.add_parser("render", help="print the Kubernetes objects the operator would create")
-    p.add_argument("-f", "--file", dest="files", action="extend", nargs="+", type=Path, required=True, metavar="FILE")
+    p.add_argument(
+        "-f", "--file", dest="files", action="extend", nargs="+", type=Path, required=True, metavar="FILE"
+    )
     p.add_argument("--namespace", default="default", help="namespace for objects without one")
     p.add_argument("--image", help="runtime image repository (default: the spec's or the built-in one)")
     p.set_defaults(handler=_render)
@@ -16,7 +18,9 @@ def add_render_command(sub: Any) -> None:
 
 def add_validate_command(sub: Any) -> None:
     p = sub.add_parser("validate", help="check manifests against the CRD schema, CEL rules and references")
-    p.add_argument("-f", "--file", dest="files", action="extend", nargs="+", type=Path, required=True, metavar="FILE")
+    p.add_argument(
+        "-f", "--file", dest="files", action="extend", nargs="+", type=Path, required=True, metavar="FILE"
+    )
     p.set_defaults(handler=_validate)
 
 

@@ -1,7 +1,9 @@
 """Builds every long-lived component of a role once, and closes them in reverse order.
 
 `parley serve` gets SQLite sessions and dedup, an in-process queue and limiter; the cluster roles get
-the Redis implementations. Nothing here runs at import time.
+the Redis implementations. The gateway builds no model router, plugins or pipeline: it never calls an
+LLM (its pod may not even hold the keys). In the engine role, replies for bindings whose connection a
+gateway holds (OneBot) go through the Redis send relay. Nothing here runs at import time.
 """
 
 import asyncio
@@ -34,7 +36,7 @@ from parley_runtime.platforms import registry
 from parley_runtime.platforms.base import AdapterContext
 from parley_runtime.plugins.api import PluginServices
 from parley_runtime.plugins.host import PluginHost
-from parley_runtime.queue import deadletter_redis, deadletter_sqlite, outbox
+from parley_runtime.queue import deadletter_redis, deadletter_sqlite, outbox, send_relay
 from parley_runtime.queue.memory import InProcessQueue
 from parley_runtime.queue.outbound import DeadLetterStore, OutboundSender
 from parley_runtime.queue.redis_streams import RedisStreamsQueue
@@ -46,19 +48,24 @@ log = logging.getLogger("parley.app")
 
 HTTP_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
+# Platforms whose connection is opened by the platform towards one gateway replica: in the cluster an
+# engine's reply must travel to that replica (queue/send_relay.py).
+RELAYED_PLATFORMS = frozenset({"onebot"})
+RELAY_MARGIN_SECONDS = 5.0  # on top of the adapter's own action timeout
+
 
 @dataclass
 class Components:
     cfg: RuntimeConfig
     metrics: Metrics
     http: httpx.AsyncClient
-    router: Router
+    router: Router | None  # None in the gateway role, which never calls a model
     sessions: SessionStore
     limiter: RateLimiter
     dedup: DedupStore
     queue: MessageQueue
-    plugins: PluginHost
-    pipeline: Pipeline
+    plugins: PluginHost | None
+    pipeline: Pipeline | None
     routes: RouteTable
     adapters: dict[str, PlatformAdapter]
     dead_letters: DeadLetterStore
@@ -66,6 +73,7 @@ class Components:
     sender: OutboundSender
     intake: Intake
     redis: aioredis.Redis | None = None
+    relay: send_relay.RelayClient | None = None  # engines in a cluster with relayed bindings
     consumer_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
 
     _kube: httpx.AsyncClient | None = None
@@ -94,6 +102,21 @@ class Components:
             except Exception as exc:  # any failure means not ready
                 return f"redis: {type(exc).__name__}"
         return None
+
+
+def consumer_name(cfg: RuntimeConfig) -> str:
+    """Unique per process: the pod name when the operator sets it, plus the pid."""
+    return f"{cfg.settings.pod_name or socket.gethostname()}-{os.getpid()}"
+
+
+def relay_timeouts(cfg: RuntimeConfig) -> dict[str, float]:
+    """Bindings whose replies an engine hands to a gateway, with the wait for its answer."""
+    found: dict[str, float] = {}
+    for b in cfg.bindings:
+        if b.obj.spec.platform in RELAYED_PLATFORMS:
+            action = getattr(b.obj.spec.typed_settings(), "action_timeout_seconds", 10.0)
+            found[b.obj.name] = float(action) + RELAY_MARGIN_SECONDS
+    return found
 
 
 def data_file(cfg: RuntimeConfig) -> Path:
@@ -138,7 +161,9 @@ async def build(cfg: RuntimeConfig, *, metrics: Metrics | None = None) -> AsyncI
             sessions = RedisSessionStore(client)
             limiter = RedisRateLimiter(client)
             dedup = RedisDedupStore(client)
-            queue = RedisStreamsQueue(client, bot=cfg.name)
+            queue = RedisStreamsQueue(
+                client, bot=cfg.name, visibility_timeout=cfg.settings.queue_visibility_timeout
+            )
             dead_letters = deadletter_redis.RedisDeadLetterStore(client, bot=cfg.name)
             box = outbox.RedisOutbox(client, bot=cfg.name)
         stack.push_async_callback(sessions.close)
@@ -148,29 +173,33 @@ async def build(cfg: RuntimeConfig, *, metrics: Metrics | None = None) -> AsyncI
             if close is not None:
                 stack.push_async_callback(close)
 
-        router = build_router(spec.models, cfg.secrets, http, metrics)
-        stack.push_async_callback(router.aclose)
+        router: Router | None = None
+        plugins: PluginHost | None = None
+        pipeline: Pipeline | None = None
+        if cfg.settings.role != "gateway":
+            router = build_router(spec.models, cfg.secrets, http, metrics)
+            stack.push_async_callback(router.aclose)
 
-        async def reset_session(message: InboundMessage) -> None:
-            await sessions.clear(session_key(message))
+            async def reset_session(message: InboundMessage) -> None:
+                await sessions.clear(session_key(message))
 
-        services = PluginServices(http=http, clock=time.time, reset_session=reset_session, bot=cfg.name)
-        plugins = PluginHost.load(
-            spec.plugins,
-            services=services,
-            metrics=metrics,
-            plugins_dir=cfg.settings.plugins_dir,
-            source=cfg.bot.source,
-        )
-        pipeline = Pipeline(
-            spec,
-            model=router,
-            sessions=sessions,
-            limiter=limiter,
-            plugins=plugins,
-            metrics=metrics,
-            clock=time.time,
-        )
+            services = PluginServices(http=http, clock=time.time, reset_session=reset_session, bot=cfg.name)
+            plugins = PluginHost.load(
+                spec.plugins,
+                services=services,
+                metrics=metrics,
+                plugins_dir=cfg.settings.plugins_dir,
+                source=cfg.bot.source,
+            )
+            pipeline = Pipeline(
+                spec,
+                model=router,
+                sessions=sessions,
+                limiter=limiter,
+                plugins=plugins,
+                metrics=metrics,
+                clock=time.time,
+            )
         adapters = {
             b.obj.name: registry.factory(b.obj.spec.platform)(
                 AdapterContext(
@@ -187,10 +216,21 @@ async def build(cfg: RuntimeConfig, *, metrics: Metrics | None = None) -> AsyncI
             for b in cfg.bindings
         }
 
-        async def send(message: OutboundMessage) -> None:
-            await adapters[message.inbound.binding].send(message)
+        relay: send_relay.RelayClient | None = None
+        relayed: dict[str, float] = {}  # binding -> how long to wait for the gateway's answer
+        if client is not None and cfg.settings.role == "engine":
+            relayed = relay_timeouts(cfg)
+            if relayed:
+                relay = send_relay.RelayClient(client, bot=cfg.name, consumer=consumer_name(cfg))
 
-        sender = OutboundSender(send, dead_letters)
+        async def send(message: OutboundMessage) -> None:
+            binding = message.inbound.binding
+            if relay is not None and binding in relayed:
+                await relay.send(message, wait_seconds=relayed[binding])
+            else:
+                await adapters[binding].send(message)
+
+        sender = OutboundSender(send, dead_letters, metrics=metrics)
         routes = RouteTable(cfg.settings.route_file, time.monotonic)
         comps = Components(
             cfg=cfg,
@@ -210,6 +250,8 @@ async def build(cfg: RuntimeConfig, *, metrics: Metrics | None = None) -> AsyncI
             sender=sender,
             intake=Intake(dedup=dedup, queue=queue, routes=routes, metrics=metrics),
             redis=client,
+            relay=relay,
+            consumer_id=consumer_name(cfg),
         )
         stack.push_async_callback(comps.aclose_kube)
         yield comps

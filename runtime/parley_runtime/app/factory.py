@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
+from redis.exceptions import RedisError
 
 from parley_runtime.app import components as components_mod
 from parley_runtime.app import routes_chat, routes_ops, routes_webhook
@@ -18,11 +19,13 @@ from parley_runtime.app.state import NotReady
 from parley_runtime.core.messages import Track
 from parley_runtime.engine import worker
 from parley_runtime.gateway import lease
+from parley_runtime.queue import send_relay
 
 log = logging.getLogger("parley.app")
 
 STATIC = Path(__file__).parent / "static"
 TRACKS: tuple[Track, ...] = ("stable", "canary")
+LAG_INTERVAL_SECONDS = 5.0
 
 
 def _tracks_consumed(comps: Components) -> tuple[Track, ...]:
@@ -49,15 +52,40 @@ def long_connections(comps: Components) -> dict[str, Callable[[], Awaitable[None
 def _leader_loop(comps: Components, binding: str, connect: Callable[[], Awaitable[None]]) -> Awaitable[None]:
     """In a cluster exactly one gateway replica holds each long connection, through a Lease."""
     settings = comps.cfg.settings
-    api = lease.KubeAPI.in_cluster()
+    # PARLEY_KUBE_API_URL: a plain http API without a token (tests); otherwise the in-cluster one.
+    api = lease.KubeAPI(settings.kube_api_url) if settings.kube_api_url else lease.KubeAPI.in_cluster()
     elector = lease.LeaseElector(
         comps.kube_http(api),
         api=api,
         name=f"{comps.cfg.name}-{binding}",
         namespace=settings.namespace or "default",
         identity=settings.pod_name or comps.consumer_id,
+        lease_duration=settings.lease_duration,
     )
     return elector.run(connect)
+
+
+def _relay_server(comps: Components) -> Callable[[], Awaitable[None]] | None:
+    """A gateway performs the sends engines relay for the connections platforms opened to it."""
+    if comps.redis is None:
+        return None
+    senders = {
+        name: comps.adapters[name].send
+        for name in components_mod.relay_timeouts(comps.cfg)
+        if name in comps.adapters
+    }
+    if not senders:
+        return None
+    client = comps.redis
+    return lambda: send_relay.serve_sends(client, bot=comps.cfg.name, senders=senders)
+
+
+async def _report_lag(comps: Components, track: Track) -> None:
+    """`parley_queue_lag{track}`: what the engines of a track still have to do (an HPA/alert signal)."""
+    gauge = comps.metrics.queue_lag.labels(track)
+    while True:
+        gauge.set(await comps.queue.lag(track))
+        await asyncio.sleep(LAG_INTERVAL_SECONDS)
 
 
 def background_tasks(comps: Components) -> list[Callable[[], Awaitable[None]]]:
@@ -69,15 +97,22 @@ def background_tasks(comps: Components) -> list[Callable[[], Awaitable[None]]]:
             loops.append(connect)
         elif role == "gateway":
             loops.append(lambda b=binding, c=connect: _leader_loop(comps, b, c))  # type: ignore[misc]
-    for track in _tracks_consumed(comps):
-        loops.append(
-            lambda t=track: worker.run(  # type: ignore[misc]
-                comps.queue, t, comps.consumer_id, comps.pipeline, comps.sender.deliver
+    if role == "gateway" and (relay_server := _relay_server(comps)) is not None:
+        loops.append(relay_server)
+    pipeline = comps.pipeline
+    if pipeline is not None:
+        for track in _tracks_consumed(comps):
+            loops.append(
+                lambda t=track: worker.run(  # type: ignore[misc]
+                    comps.queue, t, comps.consumer_id, pipeline, comps.sender.deliver
+                )
             )
-        )
-    if comps.cfg.settings.role in ("serve", "engine"):
-        loops.append(lambda: comps.outbox.drain_forever(comps.sender.deliver))
-    if comps.cfg.settings.role == "serve" and comps.cfg.settings.plugins_dir is not None:
+            loops.append(lambda t=track: _report_lag(comps, t))  # type: ignore[misc]
+        interval = comps.cfg.settings.outbox_interval
+        loops.append(lambda: comps.outbox.drain_forever(comps.sender.deliver, interval=interval))
+    if comps.relay is not None:
+        loops.append(comps.relay.run)
+    if role == "serve" and comps.cfg.settings.plugins_dir is not None and comps.plugins is not None:
         loops.append(comps.plugins.watch)
     return loops
 
@@ -90,6 +125,12 @@ async def _supervise(name: str, loop: Callable[[], Awaitable[None]]) -> None:
             return
         except asyncio.CancelledError:
             raise
+        except (RedisError, OSError) as exc:  # a dependency is down: /ready says so; no traceback spam
+            log.warning(
+                "background task lost a dependency; restarting",
+                extra={"task": name, "error": type(exc).__name__},
+            )
+            await asyncio.sleep(1.0)
         except Exception:
             log.exception("background task failed; restarting", extra={"task": name})
             await asyncio.sleep(1.0)
@@ -97,8 +138,10 @@ async def _supervise(name: str, loop: Callable[[], Awaitable[None]]) -> None:
 
 @contextlib.asynccontextmanager
 async def running(comps: Components) -> AsyncIterator[None]:
-    await comps.router.start()
-    await comps.plugins.start()
+    if comps.router is not None:
+        await comps.router.start()
+    if comps.plugins is not None:
+        await comps.plugins.start()
     tasks = [
         asyncio.create_task(_supervise(f"task-{i}", loop)) for i, loop in enumerate(background_tasks(comps))
     ]
@@ -108,7 +151,8 @@ async def running(comps: Components) -> AsyncIterator[None]:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await comps.plugins.aclose()
+        if comps.plugins is not None:
+            await comps.plugins.aclose()
 
 
 def create_app(cfg: RuntimeConfig, comps: Components | None = None) -> FastAPI:

@@ -1,4 +1,9 @@
-"""`POST /api/v1/chat`: the synchronous HTTP chat API, JSON or Server-Sent Events."""
+"""`POST /api/v1/chat`: the synchronous HTTP chat API, JSON or Server-Sent Events.
+
+`parley serve` and engines answer it through their pipeline; the gateway forwards it to an engine of
+the caller's track (`chat_forward`). An engine answers with its own track, and only for requests the
+gateway forwarded when it holds an internal token.
+"""
 
 import hmac
 import json
@@ -11,6 +16,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from parley_runtime.app import chat_forward
 from parley_runtime.app.state import components
 from parley_runtime.core.messages import InboundMessage, Track
 
@@ -53,10 +59,18 @@ async def chat(
     stream: bool = False,
     authorization: Annotated[str | None, Header()] = None,
     x_parley_track: Annotated[str | None, Header()] = None,
+    x_parley_internal_token: Annotated[str | None, Header()] = None,
 ) -> Response:
     comps = components(request)
     cfg = comps.cfg
-    if not _authorised(cfg.secrets.get(cfg.bot.obj.spec.api.token), authorization):
+    if cfg.settings.role == "engine" and not chat_forward.internal_caller_ok(
+        cfg.internal_token, x_parley_internal_token
+    ):
+        return JSONResponse(
+            {"error": "engines answer the chat API only through the gateway"}, status_code=403
+        )
+    pipeline = comps.pipeline
+    if pipeline is not None and not _authorised(cfg.secrets.get(cfg.bot.obj.spec.api.token), authorization):
         return JSONResponse(
             {"error": "missing or invalid bearer token"},
             status_code=401,
@@ -67,14 +81,20 @@ async def chat(
     session_id = body.session_id or uuid.uuid4().hex
     user_id = body.user_id or session_id
     track: Track
-    if x_parley_track == "canary":
+    if cfg.settings.role == "engine":
+        track = cfg.settings.track
+    elif x_parley_track == "canary":
         track = "canary"
     elif x_parley_track == "stable":
         track = "stable"
-    elif cfg.settings.role == "engine":
-        track = cfg.settings.track
     else:
         track = comps.routes.track(cfg.name, API_PLATFORM, user_id)
+    if pipeline is None:  # the gateway: an engine of that track answers
+        forwarded = body.model_copy(update={"session_id": session_id}).model_dump(exclude_none=True)
+        headers = dict(request.headers.items())
+        return await chat_forward.forward(
+            comps.http, cfg, track=track, body=forwarded, headers=headers, stream=stream
+        )
     message = InboundMessage(
         bot=cfg.name,
         platform=API_PLATFORM,
@@ -87,13 +107,13 @@ async def chat(
         track=track,
     )
     if not stream:
-        reply = await comps.pipeline.handle(message)
+        reply = await pipeline.handle(message)
         return JSONResponse(
             ChatAnswer(reply=reply.text, session_id=session_id, model=reply.model, track=track).model_dump()
         )
 
     async def events() -> AsyncIterator[bytes]:
-        async for event in comps.pipeline.stream(message):
+        async for event in pipeline.stream(message):
             if event.done and event.reply is not None:
                 final = ChatAnswer(
                     reply=event.reply.text, session_id=session_id, model=event.reply.model, track=track

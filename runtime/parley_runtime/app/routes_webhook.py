@@ -19,9 +19,9 @@ def _not_found() -> JSONResponse:
     return JSONResponse({"error": "unknown platform or binding"}, status_code=404)
 
 
-@router.api_route("/webhook/{platform}/{binding}", methods=["GET", "POST"])
-async def webhook(platform: str, binding: str, request: Request) -> Response:
+async def webhook(request: Request) -> Response:
     started = time.perf_counter()
+    platform, binding = request.path_params["platform"], request.path_params["binding"]
     comps = components(request)
     adapter = comps.adapters.get(binding)
     if adapter is None or comps.platform_of(binding) != platform:
@@ -55,6 +55,11 @@ async def webhook(platform: str, binding: str, request: Request) -> Response:
     return Response(
         result.body, status_code=result.status, media_type=result.content_type, headers=dict(result.headers)
     )
+
+
+# A plain Starlette route: FastAPI's parameter solving cost about a third of each ack's CPU, and the
+# platform's raw request is all an adapter needs (docs/benchmarks.md, "Webhook ack").
+router.add_route("/webhook/{platform}/{binding}", webhook, methods=["GET", "POST"], include_in_schema=False)
 
 
 @router.websocket("/webhook/onebot/{binding}")

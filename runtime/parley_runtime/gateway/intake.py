@@ -30,5 +30,9 @@ class Intake:
             log.info("duplicate dropped", extra={"event_id": event.event_id, "platform": event.platform})
             return False
         track = self.routes.track(event.bot, event.platform, event.user_id)
-        await self.queue.put(event.model_copy(update={"track": track}))
+        try:
+            await self.queue.put(event.model_copy(update={"track": track}))
+        except BaseException:
+            await self.dedup.forget(key)  # the platform's retry must not be dropped as a duplicate
+            raise
         return True

@@ -70,3 +70,6 @@ class RedisDedupStore:
         milliseconds = max(1, round(ttl_seconds * 1000))
         stored = await self._client.set(_key(self._prefix, "dedup", key), b"1", nx=True, px=milliseconds)
         return bool(stored)
+
+    async def forget(self, key: str) -> None:
+        await self._client.delete(_key(self._prefix, "dedup", key))

@@ -30,6 +30,7 @@ _CLAIM = (
     " WHERE parley_dedup.expires_at <= ?"
 )
 _PURGE = "DELETE FROM parley_dedup WHERE expires_at <= ?"
+_FORGET = "DELETE FROM parley_dedup WHERE key = ?"
 _BUSY_TIMEOUT_SECONDS = 5.0
 
 
@@ -76,6 +77,12 @@ class SqliteDedupStore:
             return connection.execute(_CLAIM, (key, now + ttl_seconds, now)).rowcount == 1
 
         return await self._run(claim)
+
+    async def forget(self, key: str) -> None:
+        def delete(connection: sqlite3.Connection) -> None:
+            connection.execute(_FORGET, (key,))
+
+        await self._run(delete)
 
     async def close(self) -> None:
         if self._closed:

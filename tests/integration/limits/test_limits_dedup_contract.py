@@ -23,6 +23,15 @@ async def test_a_key_is_new_once_then_a_duplicate(dedup_backend: DedupBackend) -
     assert not await store.first_seen("slack:Ev1", 300)
 
 
+async def test_forget_makes_a_key_new_again(dedup_backend: DedupBackend) -> None:
+    store = await dedup_backend.store()
+    assert await store.first_seen("slack:Ev1", 300)
+    await store.forget("slack:Ev1")
+    await store.forget("slack:never-seen")  # forgetting an unknown key is harmless
+    assert await store.first_seen("slack:Ev1", 300)
+    assert not await store.first_seen("slack:Ev1", 300)
+
+
 async def test_keys_are_independent(dedup_backend: DedupBackend) -> None:
     store = await dedup_backend.store()
     assert await store.first_seen("slack:Ev1", 300)

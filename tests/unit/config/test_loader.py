@@ -110,10 +110,16 @@ def test_platform_without_required_credentials(tmp_path: Path) -> None:
 
 
 def test_secrets_resolve_from_files_and_missing_ones_are_named(tmp_path: Path) -> None:
-    route = {"name": "a", "provider": "openai-compatible", "model": "m",
-             "apiKey": {"secretKeyRef": {"name": "llm", "key": "openai"}}}
-    path = write(tmp_path, dump_yaml(chatbot_doc(models={"routes": [route]}),
-                                     binding_doc(platform="telegram", secret="tg")))
+    route = {
+        "name": "a",
+        "provider": "openai-compatible",
+        "model": "m",
+        "apiKey": {"secretKeyRef": {"name": "llm", "key": "openai"}},
+    }
+    path = write(
+        tmp_path,
+        dump_yaml(chatbot_doc(models={"routes": [route]}), binding_doc(platform="telegram", secret="tg")),
+    )
     manifests = loader.load_manifests([path])
     root = tmp_path / "secrets"
     with pytest.raises(ConfigError) as info:
@@ -149,20 +155,26 @@ def test_field_path_formatting() -> None:
 
 # Property: whatever YAML-able junk is fed in, the loader either loads or raises ConfigError whose
 # problems are single lines naming the file — never any other exception.
-yaml_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
-                         st.text(max_size=20))
+yaml_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20)
+)
 yaml_values = st.recursive(
     yaml_scalars,
-    lambda children: st.one_of(st.lists(children, max_size=4),
-                               st.dictionaries(st.text(max_size=12), children, max_size=4)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
-@given(spec=st.dictionaries(
-    st.sampled_from(["version", "models", "persona", "session", "scaling", "canary", "plugins", "x"]),
-    yaml_values, max_size=6))
+@given(
+    spec=st.dictionaries(
+        st.sampled_from(["version", "models", "persona", "session", "scaling", "canary", "plugins", "x"]),
+        yaml_values,
+        max_size=6,
+    )
+)
 def test_loader_never_crashes_on_arbitrary_specs(tmp_path: Path, spec: dict[str, object]) -> None:
     doc = {"apiVersion": "parley.dev/v1alpha1", "kind": "ChatBot", "metadata": {"name": "b"}, "spec": spec}
     path = write(tmp_path, yaml.safe_dump(doc))
@@ -188,8 +200,13 @@ def test_loader_never_crashes_on_arbitrary_text(tmp_path: Path, text: str) -> No
 def test_valid_routes_round_trip(weight: int, priority: int) -> None:
     from parley_runtime.config.models import ChatBot
 
-    doc = chatbot_doc(models={"routes": [{"name": "a", "provider": "echo", "model": "m", "weight": weight,
-                                          "priority": priority}]})
+    doc = chatbot_doc(
+        models={
+            "routes": [
+                {"name": "a", "provider": "echo", "model": "m", "weight": weight, "priority": priority}
+            ]
+        }
+    )
     bot = ChatBot.model_validate(doc)
     again = ChatBot.model_validate(bot.model_dump(by_alias=True, exclude_none=True))
     assert again == bot

@@ -1,0 +1,46 @@
+"""`/ready` in the cluster roles follows Redis: 503 with the reason while it does not answer, 200 once
+it does again — without restarting the pod."""
+
+from pathlib import Path
+
+from factories import binding_doc, chatbot_doc
+from integration.split.harness import (
+    Parley,
+    RestartableRedis,
+    eventually,
+    start_all,
+    stop_all,
+    write_manifest,
+    write_secrets,
+)
+
+
+def test_ready_follows_redis(tmp_path: Path) -> None:
+    redis = RestartableRedis(tmp_path / "redis")
+    redis.start()
+    manifest = write_manifest(
+        tmp_path / "bot.yaml", chatbot_doc("ready"), binding_doc("ready-http", bot="ready", platform="http")
+    )
+    env = {"PARLEY_REDIS_URL": redis.url}
+    roles = [
+        Parley("gateway", manifest, write_secrets(tmp_path / "s", {}), tmp_path, env=env),
+        Parley("engine", manifest, write_secrets(tmp_path / "s", {}), tmp_path, env=env),
+    ]
+    try:
+        start_all(roles)
+        for role in roles:
+            ok = role.ready()
+            assert ok.status_code == 200 and ok.json()["status"] == "ready"
+
+        redis.stop()
+        for role in roles:
+            down = eventually(lambda role=role: (r := role.ready()).status_code == 503 and r)
+            assert down.json()["status"] == "not ready" and down.json()["reason"].startswith("redis: ")
+
+        redis.restart()
+        for role in roles:
+            eventually(lambda role=role: role.ready().status_code == 200)
+        assert all(role.process is not None and role.process.poll() is None for role in roles)
+    finally:
+        stop_all(roles)
+        redis.stop()
