@@ -29,6 +29,9 @@ def add_operator_command(sub: Any) -> None:
     p.add_argument("--namespace", action="append", help="watch only this namespace (repeatable)")
     p.add_argument("--metrics-port", type=int, default=8080)
     p.add_argument("--liveness", default="http://0.0.0.0:8081/healthz")
+    p.add_argument("--peering", metavar="NAME", help="kopf peering object, for running several replicas")
+    p.add_argument("--image", help="runtime image repository override for every ChatBot")
+    p.add_argument("--resync-seconds", type=float, default=300.0, help="periodic full reconcile")
     p.set_defaults(handler=_operator)
 
 

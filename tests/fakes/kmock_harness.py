@@ -28,7 +28,10 @@ import copy
 import datetime
 import itertools
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -150,7 +153,7 @@ class ParleyEmulator(kmock.KubernetesEmulator):
         except jsonpatch.JsonPatchTestFailed as e:
             raise kmock.KubernetesError(status=422, reason="Invalid", message=str(e)) from e
 
-    def _KubernetesEmulator__get_objs(self, request: kmock.Request, strict: bool) -> list[Any]:  # noqa: N802
+    def _KubernetesEmulator__get_objs(self, request: kmock.Request, strict: bool) -> list[Any]:
         """A dict lookup for requests that name one object; KMock scans every stored object, which
         makes a GET cost O(objects) and a 1,000-bot run quadratic. Lists and watches scan as before."""
         if strict and request.name is not None and request.resource is not None:
@@ -179,7 +182,9 @@ class ParleyEmulator(kmock.KubernetesEmulator):
             mark = await bus.mark()
             objs = [o for o in self._KubernetesEmulator__get_objs(request, strict=False) if not o.deleted]
             if since.isdigit():
-                changed = [o for o in objs if int(o.get("metadata", {}).get("resourceVersion", 0)) > int(since)]
+                changed = [
+                    o for o in objs if int(o.get("metadata", {}).get("resourceVersion", 0)) > int(since)
+                ]
                 events = [{"type": "MODIFIED", "object": o.raw} for o in changed]
             else:
                 events = [{"type": "ADDED", "object": o.raw} for o in objs]
@@ -405,3 +410,33 @@ def binding(name: str, bot: str, platform: str, secret: str | None) -> dict[str,
         "metadata": {"name": name},
         "spec": spec,
     }
+
+
+class OperatorProcess:
+    """`parley operator` as a subprocess against a kubeconfig; output goes to `log` (appended, so
+    restarts keep one log). Stopped with SIGTERM, as Kubernetes stops a pod."""
+
+    def __init__(self, kubeconfig: Path, log: Path) -> None:
+        self.kubeconfig, self.log = kubeconfig, log
+        self.metrics_port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> OperatorProcess:
+        parley = str(Path(sys.executable).with_name("parley"))
+        cmd = [parley, "operator", "--metrics-port", str(self.metrics_port)]
+        cmd += ["--liveness", f"http://127.0.0.1:{free_port()}/healthz"]
+        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+        with self.log.open("a") as out:
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.proc = None

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from redis.exceptions import RedisError
 
 from parley_runtime.app import components as components_mod
-from parley_runtime.app import routes_chat, routes_ops, routes_webhook
+from parley_runtime.app import errors, routes_chat, routes_ops, routes_webhook
 from parley_runtime.app.bootstrap import RuntimeConfig
 from parley_runtime.app.components import Components
 from parley_runtime.app.state import NotReady
@@ -181,13 +181,7 @@ def create_app(cfg: RuntimeConfig, comps: Components | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-            msg = "invalid JSON" if err.get("type") == "json_invalid" else err.get("msg", "invalid")
-            problems.append(f"{loc}: {msg}" if loc else msg)
-        status = 400 if any(e.get("type") == "json_invalid" for e in exc.errors()) else 422
-        return JSONResponse({"error": "; ".join(problems) or "invalid request"}, status_code=status)
+        return errors.invalid_body(exc.errors())
 
     @app.exception_handler(NotReady)
     async def not_ready(request: Request, exc: NotReady) -> JSONResponse:

@@ -1,0 +1,53 @@
+"""ChatBot handlers: one reconcile function for create, update, resume and the periodic resync.
+
+The resync is a safety net (events already cover changes and drift of the watched kinds), so it
+yields to everything else: each bot's first resync is spread over the interval by a hash of its
+uid, and a resync skips a bot that is being reconciled and runs with few slots of its own.
+"""
+
+import hashlib
+from typing import Any
+
+import kopf
+
+from parley_operator.handlers.context import BINDINGS_INDEX, OperatorContext, bindings_of, report
+from parley_operator.k8s import errors
+from parley_runtime.config.models import API_GROUP, API_VERSION
+
+
+def spread(interval: float, key: str) -> float:
+    """A stable delay in [interval/2, 3·interval/2) so that bots created together do not resync together."""
+    fraction = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 0x1_0000_0000
+    return interval * (0.5 + fraction)
+
+
+def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
+    async def reconcile_chatbot(**kwargs: Any) -> None:
+        namespace, name = str(kwargs["namespace"]), str(kwargs["name"])
+        bindings = bindings_of(kwargs.get(BINDINGS_INDEX), namespace, name)
+        try:
+            outcome = await ctx.reconciler.reconcile(namespace, name, bindings)
+        except errors.ApiError as e:
+            raise kopf.TemporaryError(f"Kubernetes API: {e}", delay=5) from None
+        report(outcome)
+
+    async def resync_chatbot(**kwargs: Any) -> None:
+        namespace, name = str(kwargs["namespace"]), str(kwargs["name"])
+        bindings = bindings_of(kwargs.get(BINDINGS_INDEX), namespace, name)
+        try:
+            outcome = await ctx.reconciler.reconcile(namespace, name, bindings, background=True)
+        except errors.ApiError as e:
+            raise kopf.TemporaryError(f"Kubernetes API: {e}", delay=30) from None
+        if outcome is not None:
+            report(outcome)
+
+    def first_resync(**kwargs: Any) -> float:
+        return spread(ctx.timer_interval, str(kwargs.get("uid") or kwargs.get("name")))
+
+    g, v, p = API_GROUP, API_VERSION, "chatbots"
+    kopf.on.create(g, v, p, id="reconcile", registry=registry)(reconcile_chatbot)
+    kopf.on.update(g, v, p, id="reconcile", registry=registry)(reconcile_chatbot)
+    kopf.on.resume(g, v, p, id="reconcile", registry=registry)(reconcile_chatbot)
+    kopf.timer(
+        g, v, p, id="resync", interval=ctx.timer_interval, initial_delay=first_resync, registry=registry
+    )(resync_chatbot)

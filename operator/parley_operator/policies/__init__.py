@@ -1,0 +1,7 @@
+"""Decisions of a reconcile: pure functions from `Observed` (and rendered objects) to actions.
+
+Rule: no I/O, no kopf, no Kubernetes client, no clock (the time is passed in as a string) and no
+randomness. Each module answers one question: does the input parse (`parse`), do its references
+resolve (`references`), what must be created/patched/deleted (`children`), what the status says
+(`status`), and where the gray release stands (`canary`, a placeholder until the state machine lands).
+"""

@@ -1,0 +1,134 @@
+"""What the status of a ChatBot or PlatformBinding should say, and the patch that gets it there.
+
+The condition of a ChatBot is decided by an ordered chain of checks, first match wins; each check
+is one line below with its reason. Status is computed whole in memory and written once per
+reconcile as a merge patch of only the keys that changed, so an unchanged status writes nothing.
+"""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from parley_operator import conditions
+from parley_operator.conditions import READY, RECONCILING, STALLED, Condition
+from parley_operator.observed import BindingView, BotView, Observed
+from parley_operator.policies import references
+
+BOT_KEYS = ("observedGeneration", "conditions", "stableVersion", "replicas", "readyReplicas", "canary")
+BINDING_KEYS = ("observedGeneration", "conditions", "webhookPath")
+
+
+def _kstatus(ready: bool, reason: str, message: str, *, stalled: bool, reconciling: bool) -> list[Condition]:
+    return [
+        Condition(READY, conditions.truth(ready), reason, message),
+        Condition(RECONCILING, conditions.truth(reconciling), reason if reconciling else "Idle", ""),
+        Condition(
+            STALLED,
+            conditions.truth(stalled),
+            reason if stalled else "Progressing",
+            message if stalled else "",
+        ),
+    ]
+
+
+def bot_conditions(observed: Observed, *, apply_error: str | None = None) -> list[Condition]:
+    bot = observed.bot
+    # The spec does not parse: nothing was applied and nothing will be until the spec changes.
+    if bot.bot is None:
+        return _kstatus(False, "InvalidSpec", bot.problem or "invalid spec", stalled=True, reconciling=False)
+    # A route key, the Redis URL or the API token names a Secret or key that does not exist.
+    problems = references.bot_problems(bot.bot, observed.secret_keys)
+    if problems:
+        return _kstatus(False, "SecretMissing", "; ".join(problems), stalled=True, reconciling=False)
+    # The API refused a write: kopf retries, so the bot is still reconciling.
+    if apply_error is not None:
+        return _kstatus(False, "ApplyFailed", apply_error, stalled=False, reconciling=True)
+    # A binding of this bot is invalid or its credentials do not resolve.
+    broken = [b for b in observed.bindings if not binding_ready(b, observed.secret_keys)[0]]
+    if broken:
+        names = ", ".join(b.name for b in broken)
+        return _kstatus(False, "BindingInvalid", f"not ready: {names}", stalled=False, reconciling=False)
+    return _kstatus(True, "Reconciled", "all objects applied", stalled=False, reconciling=False)
+
+
+def binding_ready(view: BindingView, keys: references.SecretKeys) -> tuple[bool, str, str]:
+    """(ready, reason, message) of one binding of an existing bot."""
+    if view.binding is None:
+        return False, "InvalidSpec", view.problem or "invalid spec"
+    check = references.check_binding(view.binding, keys)
+    if not check.ok:
+        return False, "SecretMissing", check.message()
+    return True, "Bound", f"serving {webhook_path(view)}"
+
+
+def webhook_path(view: BindingView) -> str | None:
+    if view.binding is None:
+        return None
+    return f"/webhook/{view.binding.spec.platform}/{view.name}"
+
+
+def _replicas(children: Mapping[Any, Mapping[str, Any] | None]) -> tuple[int | None, int | None]:
+    """Summed from the Deployments' status; None while no controller has reported one."""
+    reported = [
+        obj["status"]
+        for obj in children.values()
+        if obj is not None and obj.get("kind") == "Deployment" and isinstance(obj.get("status"), Mapping)
+    ]
+    reported = [s for s in reported if "replicas" in s]
+    if not reported:
+        return None, None
+    return sum(int(s.get("replicas") or 0) for s in reported), sum(
+        int(s.get("readyReplicas") or 0) for s in reported
+    )
+
+
+def bot_status(
+    observed: Observed, wanted: Sequence[Condition], *, now: str, canary_weight: int = 0
+) -> dict[str, Any]:
+    view: BotView = observed.bot
+    previous = view.status.get("conditions")
+    status: dict[str, Any] = {
+        "observedGeneration": view.generation,
+        "conditions": conditions.merge(previous, wanted, now=now, generation=view.generation),
+    }
+    if view.bot is not None:
+        status["stableVersion"] = view.bot.spec.version
+        canary = view.bot.spec.canary
+        if canary is not None:
+            status["canary"] = {
+                "version": canary.version,
+                "weight": canary_weight,
+                "step": 0,
+                "phase": "Pending",
+            }
+        replicas, ready = _replicas(observed.children)
+        if replicas is not None:
+            status["replicas"], status["readyReplicas"] = replicas, ready
+    else:
+        # An invalid spec keeps the last good version and replica counts; only conditions change.
+        for key in ("stableVersion", "replicas", "readyReplicas", "canary"):
+            if key in view.status:
+                status[key] = view.status[key]
+    return status
+
+
+def binding_status(view: BindingView, ready: bool, reason: str, message: str, *, now: str) -> dict[str, Any]:
+    wanted = [Condition(READY, conditions.truth(ready), reason, message)]
+    status: dict[str, Any] = {
+        "observedGeneration": view.generation,
+        "conditions": conditions.merge(
+            view.status.get("conditions"), wanted, now=now, generation=view.generation
+        ),
+    }
+    path = webhook_path(view)
+    if path is not None:
+        status["webhookPath"] = path
+    return status
+
+
+def status_patch(
+    current: Mapping[str, Any], wanted: Mapping[str, Any], keys: Sequence[str]
+) -> dict[str, Any] | None:
+    """`{"status": {...changed keys...}}`, keys we own but no longer want set to None; None if no-op."""
+    changes = {k: wanted.get(k) for k in keys if wanted.get(k) != current.get(k)}
+    changes = {k: v for k, v in changes.items() if v is not None or k in current}
+    return {"status": changes} if changes else None
