@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 EXAMPLE ?= manifests/examples/quickstart.yaml
-SECRETS ?= manifests/examples/secrets
 
 .PHONY: run test lint unit bench clean crds install-manifests
 
@@ -14,7 +13,7 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 run: $(BIN)/.installed
-	$(BIN)/parley serve -f $(EXAMPLE) --secrets-dir $(SECRETS) --port 8080
+	$(BIN)/parley serve -f $(EXAMPLE) --port 8080
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check runtime operator tests bench
