@@ -1,10 +1,13 @@
 """The operator's Prometheus metrics, in a registry of their own created at start-up.
 
 Why not the runtime's `Metrics`: the operator may import only the runtime's config and core, and
-its metrics (SPEC §4: `parley_reconcile_total{kind,outcome}`, `parley_reconcile_seconds`) are its own.
+its metrics (SPEC §4: `parley_reconcile_total{kind,outcome}`, `parley_reconcile_seconds`) are its own,
+plus `parley_canary_weight{namespace,chatbot}`: the weight the route file carries, per bot in a canary.
 """
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+import contextlib
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 OUTCOMES = ("ok", "changed", "stalled", "error")
 
@@ -25,6 +28,21 @@ class OperatorMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
             registry=self.registry,
         )
+
+        self.canary_weight = Gauge(
+            "parley_canary_weight",
+            "Percent of users routed to the canary track, as written to the route ConfigMap.",
+            ["namespace", "chatbot"],
+            registry=self.registry,
+        )
+
+    def set_canary_weight(self, namespace: str, chatbot: str, weight: int | None) -> None:
+        """None (no gray release, or the bot is gone) drops the series instead of reporting 0 forever."""
+        if weight is None:
+            with contextlib.suppress(KeyError):  # never set: nothing to drop
+                self.canary_weight.remove(namespace, chatbot)
+        else:
+            self.canary_weight.labels(namespace=namespace, chatbot=chatbot).set(weight)
 
     def observe(self, kind: str, outcome: str, seconds: float) -> None:
         self.reconcile_total.labels(kind=kind, outcome=outcome).inc()

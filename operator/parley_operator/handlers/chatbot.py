@@ -1,5 +1,8 @@
 """ChatBot handlers: one reconcile function for create, update, resume and the periodic resync.
 
+A ChatBot in a gray release also gets a short `canary` timer: pauses end and analysis windows fall
+due with time alone, without any event. It stops once the release is promoted, rolled back or aborted.
+
 The resync is a safety net (events already cover changes and drift of the watched kinds), so it
 yields to everything else: each bot's first resync is spread over the interval by a hash of its
 uid, and a resync skips a bot that is being reconciled and runs with few slots of its own.
@@ -12,6 +15,7 @@ import kopf
 
 from parley_operator.handlers.context import BINDINGS_INDEX, OperatorContext, bindings_of, report
 from parley_operator.k8s import errors
+from parley_operator.policies import canary
 from parley_runtime.config.models import API_GROUP, API_VERSION
 
 
@@ -41,6 +45,19 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
         if outcome is not None:
             report(outcome)
 
+    async def canary_tick(**kwargs: Any) -> None:
+        namespace, name = str(kwargs["namespace"]), str(kwargs["name"])
+        bindings = bindings_of(kwargs.get(BINDINGS_INDEX), namespace, name)
+        try:
+            outcome = await ctx.reconciler.reconcile(namespace, name, bindings, background=True)
+        except errors.ApiError as e:
+            raise kopf.TemporaryError(f"Kubernetes API: {e}", delay=ctx.canary_tick) from None
+        if outcome is not None:
+            report(outcome)
+
+    def in_gray_release(spec: Any, status: Any, **_: Any) -> bool:
+        return canary.needs_ticks(spec or {}, status or {})
+
     def first_resync(**kwargs: Any) -> float:
         return spread(ctx.timer_interval, str(kwargs.get("uid") or kwargs.get("name")))
 
@@ -51,3 +68,6 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
     kopf.timer(
         g, v, p, id="resync", interval=ctx.timer_interval, initial_delay=first_resync, registry=registry
     )(resync_chatbot)
+    kopf.timer(g, v, p, id="canary", interval=ctx.canary_tick, when=in_gray_release, registry=registry)(
+        canary_tick
+    )

@@ -1,6 +1,6 @@
 """What every handler shares, built once by the runner and passed in (no module-level state)."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -8,7 +8,7 @@ import httpx
 import kopf
 
 from parley_operator.handlers.inventory import Inventory
-from parley_operator.handlers.reconcile import Outcome, Reconciler
+from parley_operator.handlers.reconcile import Outcome, Reconciler, utc_now
 from parley_operator.k8s.client import KubeClient
 from parley_operator.k8s.connection import Credentials, http_client
 from parley_operator.metrics import OperatorMetrics
@@ -23,10 +23,15 @@ class OperatorContext:
     concurrency: int = 16
     max_in_flight: int = 8
     timer_interval: float = 300.0
+    # How often a ChatBot in a gray release is looked at again: steps and analysis windows move on
+    # time alone, so they need a tick; the clock itself is `now` (the wall clock of status).
+    canary_tick: float = 15.0
+    now: Callable[[], str] = utc_now
     credentials: Credentials = field(default_factory=Credentials)
     inventory: Inventory = field(default_factory=Inventory)
     _http: httpx.AsyncClient | None = None
     _client: KubeClient | None = None
+    _scrape: httpx.AsyncClient | None = None
     _reconciler: Reconciler | None = None
 
     def client(self) -> KubeClient:
@@ -36,11 +41,23 @@ class OperatorContext:
             self._client = KubeClient(self._http, self.credentials, max_in_flight=self.max_in_flight)
         return self._client
 
+    def scrape(self) -> httpx.AsyncClient:
+        """A plain client for the engines' /metrics and Prometheus: never the API's credentials."""
+        if self._scrape is None:
+            self._scrape = httpx.AsyncClient(timeout=httpx.Timeout(5.0))
+        return self._scrape
+
     @property
     def reconciler(self) -> Reconciler:
         if self._reconciler is None:
             self._reconciler = Reconciler(
-                self.client, self.metrics, self.inventory, image=self.image, concurrency=self.concurrency
+                self.client,
+                self.metrics,
+                self.inventory,
+                image=self.image,
+                concurrency=self.concurrency,
+                now=self.now,
+                scrape=self.scrape,
             )
         return self._reconciler
 
@@ -48,6 +65,9 @@ class OperatorContext:
         if self._http is not None:
             await self._http.aclose()
             self._http, self._client = None, None
+        if self._scrape is not None:
+            await self._scrape.aclose()
+            self._scrape = None
 
 
 def bindings_of(index: Any, namespace: str, bot: str) -> list[Mapping[str, Any]]:
@@ -73,6 +93,8 @@ def report(outcome: Outcome) -> None:
         _post(body, type="Warning", reason=outcome.reason, message=outcome.message)
     for binding, ok, reason, message in outcome.binding_changes:
         _post(binding, type="Normal" if ok else "Warning", reason=reason, message=message)
+    for event in outcome.canary_events:
+        _post(body, type=event.type, reason=event.reason, message=event.message)
 
 
 def _post(body: Mapping[str, Any], *, type: str, reason: str, message: str) -> None:

@@ -13,14 +13,18 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, overload
 
+import httpx
+
 from parley_operator import conditions, render
 from parley_operator.handlers.inventory import BotKey, Inventory
-from parley_operator.k8s import apply, errors, gather
+from parley_operator.k8s import apply, errors, gather, metrics_source
 from parley_operator.k8s.client import KubeClient
 from parley_operator.metrics import OperatorMetrics
 from parley_operator.observed import BindingView, BotView, Observed, Ref
 from parley_operator.policies import canary, children, parse, references, status
+from parley_operator.policies.canary_record import Record
 from parley_operator.render.meta import Names
+from parley_runtime.config.models import ChatBot
 
 log = logging.getLogger("parley.operator")
 
@@ -43,6 +47,7 @@ class Outcome:
     previous_reason: str | None = None
     applied: apply.Applied = field(default_factory=apply.Applied)
     binding_changes: list[tuple[Mapping[str, Any], bool, str, str]] = field(default_factory=list)
+    canary_events: tuple[canary.Event, ...] = ()
 
     @property
     def outcome(self) -> str:
@@ -57,6 +62,14 @@ def binding_view(body: Mapping[str, Any]) -> BindingView:
     return BindingView(
         str(meta.get("name")), meta.get("generation"), body.get("status") or {}, model, problem
     )
+
+
+def rendered_bot(bot: ChatBot, decision: canary.Decision) -> ChatBot:
+    """The bot as render should see it: without its canary once the release is over (promoted,
+    rolled back or aborted), so the canary's objects are deleted while spec.canary stays in git."""
+    if decision.render_canary or bot.spec.canary is None:
+        return bot
+    return bot.model_copy(update={"spec": bot.spec.model_copy(update={"canary": None})})
 
 
 def bot_view(body: Mapping[str, Any], namespace: str) -> BotView:
@@ -84,7 +97,10 @@ class Reconciler:
         concurrency: int = 16,
         now: Callable[[], str] = utc_now,
         clock: Callable[[], float] = time.monotonic,
+        scrape: Callable[[], httpx.AsyncClient] | None = None,
     ) -> None:
+        """`now` is the wall clock of status and of the gray release's steps; `clock` only times
+        reconciles; `scrape` gives the plain HTTP client that reads engine metrics (never the API's)."""
         self._client = client
         self._metrics = metrics
         self.inventory = inventory
@@ -92,6 +108,7 @@ class Reconciler:
         self._concurrency = concurrency
         self._now = now
         self._clock = clock
+        self._scrape = scrape
         self._locks: dict[BotKey, asyncio.Lock] = {}
         self._pending: dict[BotKey, list[Callable[[], bool]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -149,6 +166,7 @@ class Reconciler:
             if not result.found:
                 self._locks.pop((namespace, name), None)
                 self.inventory.forget(namespace, name)
+                self._metrics.set_canary_weight(namespace, name, None)
             return result
 
     def nudge(
@@ -191,6 +209,7 @@ class Reconciler:
         self, namespace: str, name: str, binding_bodies: Sequence[Mapping[str, Any]]
     ) -> Outcome:
         client = self._client()
+        now = self._now()
         body = await gather.read_bot(client, namespace, name)
         if body is None or (body.get("metadata") or {}).get("deletionTimestamp"):
             return Outcome(found=False, body=body)
@@ -202,7 +221,13 @@ class Reconciler:
         )
         observed = Observed(view, bindings)
         desired: list[dict[str, Any]] = []
+        decision: canary.Decision | None = None
         if view.bot is not None:
+            decision = await self._decide_canary(client, view.bot, view, now)
+            outcome.canary_events = decision.events
+            self._metrics.set_canary_weight(
+                namespace, name, decision.weight if decision.render_canary else None
+            )
             valid = [b.binding for b in bindings if b.binding is not None]
             keys = await gather.read_secret_keys(client, namespace, references.secret_names(view.bot, valid))
             observed = Observed(view, bindings, keys)
@@ -211,14 +236,16 @@ class Reconciler:
             ]
             try:
                 desired = render.render_bot(
-                    view.bot,
+                    rendered_bot(view.bot, decision),
                     usable,
                     namespace=namespace,
                     image=self._image,
-                    canary_weight=canary.weight(observed),
+                    canary_weight=decision.weight,
                     owner=render.OwnerRef.of(view.bot),
+                    stable_version=decision.stable_version,
                 )
             except render.RenderError as e:
+                decision = None
                 observed = Observed(
                     BotView(namespace, name, view.uid, view.generation, view.status, None, str(e))
                 )
@@ -239,20 +266,57 @@ class Reconciler:
                 outcome.applied = await apply.apply_plan(client, plan, on_write=self.inventory.written)
             except errors.ApiError as e:
                 apply_error = e
-        await self._write_status(client, observed, outcome, apply_error)
+        if decision is not None and decision.remove_annotations:
+            # Before the status write: if that fails, the request is lost and a person asks again;
+            # the other order could let an old `promote` skip a later pause.
+            await apply.remove_annotations(
+                client, gather.bot_ref(namespace, name), decision.remove_annotations
+            )
+        await self._write_status(client, observed, outcome, apply_error, decision, now)
         if apply_error is not None:
             raise apply_error
         return outcome
 
+    async def _decide_canary(
+        self, client: KubeClient, bot: ChatBot, view: BotView, now: str
+    ) -> canary.Decision:
+        """Where the gray release goes next; reads the engines' metrics only when a window is due."""
+        spec_canary = bot.spec.canary
+        record = Record.from_dict(view.status.get("canary"))
+        reading = None
+        if spec_canary is not None and record is not None and canary.analysis_due(spec_canary, record, now):
+            if self._scrape is None:
+                self._scrape = _default_scrape()
+            sample = await metrics_source.read_sample(
+                client, self._scrape(), view.namespace, view.name, spec_canary.analysis
+            )
+            reading = canary.read(record, sample, spec_canary)
+        inputs = canary.Inputs(
+            spec_version=bot.spec.version,
+            canary=spec_canary,
+            record=record,
+            now=now,
+            annotations=bot.metadata.annotations,
+            reading=reading,
+        )
+        return canary.decide(inputs)
+
     async def _write_status(
-        self, client: KubeClient, observed: Observed, outcome: Outcome, apply_error: errors.ApiError | None
+        self,
+        client: KubeClient,
+        observed: Observed,
+        outcome: Outcome,
+        apply_error: errors.ApiError | None,
+        decision: canary.Decision | None,
+        now: str,
     ) -> None:
-        now = self._now()
         view = observed.bot
-        wanted = status.bot_conditions(observed, apply_error=str(apply_error) if apply_error else None)
+        wanted = status.bot_conditions(
+            observed, apply_error=str(apply_error) if apply_error else None, canary=decision
+        )
         ready = wanted[0]
         outcome.ready, outcome.reason, outcome.message = ready.status == "True", ready.reason, ready.message
-        new = status.bot_status(observed, wanted, now=now, canary_weight=canary.weight(observed))
+        new = status.bot_status(observed, wanted, now=now, canary=decision)
         patch = status.status_patch(view.status, new, status.BOT_KEYS)
         await apply.patch_status(client, gather.bot_ref(view.namespace, view.name), patch)
         if view.bot is None:
@@ -280,3 +344,15 @@ class Reconciler:
                 body = {"apiVersion": "parley.dev/v1alpha1", "kind": "PlatformBinding", "metadata": {}}
                 body["metadata"] = {"name": view.name, "namespace": namespace}
                 outcome.binding_changes.append((body, ok, reason, message))
+
+
+def _default_scrape() -> Callable[[], httpx.AsyncClient]:
+    """One plain client for metrics, made on first use (it binds to the running loop)."""
+    made: list[httpx.AsyncClient] = []
+
+    def get() -> httpx.AsyncClient:
+        if not made:
+            made.append(httpx.AsyncClient(timeout=metrics_source.TIMEOUT))
+        return made[0]
+
+    return get

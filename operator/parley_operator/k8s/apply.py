@@ -124,3 +124,14 @@ async def patch_status(client: KubeClient, ref: Ref, patch: Mapping[str, Any] | 
         return False
     await client.patch(ref, patch, subresource="status")
     return True
+
+
+async def remove_annotations(client: KubeClient, ref: Ref, keys: tuple[str, ...]) -> bool:
+    """Drop annotations a person set to ask for something once (`parley.dev/promote`, `…/abort`)."""
+    if not keys:
+        return False
+    try:
+        await client.patch(ref, {"metadata": {"annotations": dict.fromkeys(keys)}})
+    except errors.NotFound:
+        return False
+    return True

@@ -11,6 +11,7 @@ PLURALS: dict[str, str] = {
     "PlatformBinding": "platformbindings",
     "ConfigMap": "configmaps",
     "Secret": "secrets",
+    "Pod": "pods",  # read only: canary analysis scrapes the engine pods
     "Service": "services",
     "ServiceAccount": "serviceaccounts",
     "Deployment": "deployments",

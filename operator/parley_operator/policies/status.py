@@ -11,6 +11,7 @@ from typing import Any
 from parley_operator import conditions
 from parley_operator.conditions import READY, RECONCILING, STALLED, Condition
 from parley_operator.observed import BindingView, BotView, Observed
+from parley_operator.policies import canary as canary_policy
 from parley_operator.policies import references
 
 BOT_KEYS = ("observedGeneration", "conditions", "stableVersion", "replicas", "readyReplicas", "canary")
@@ -20,7 +21,12 @@ BINDING_KEYS = ("observedGeneration", "conditions", "webhookPath")
 def _kstatus(ready: bool, reason: str, message: str, *, stalled: bool, reconciling: bool) -> list[Condition]:
     return [
         Condition(READY, conditions.truth(ready), reason, message),
-        Condition(RECONCILING, conditions.truth(reconciling), reason if reconciling else "Idle", ""),
+        Condition(
+            RECONCILING,
+            conditions.truth(reconciling),
+            reason if reconciling else "Idle",
+            message if reconciling else "",
+        ),
         Condition(
             STALLED,
             conditions.truth(stalled),
@@ -30,7 +36,9 @@ def _kstatus(ready: bool, reason: str, message: str, *, stalled: bool, reconcili
     ]
 
 
-def bot_conditions(observed: Observed, *, apply_error: str | None = None) -> list[Condition]:
+def bot_conditions(
+    observed: Observed, *, apply_error: str | None = None, canary: canary_policy.Decision | None = None
+) -> list[Condition]:
     bot = observed.bot
     # The spec does not parse: nothing was applied and nothing will be until the spec changes.
     if bot.bot is None:
@@ -42,11 +50,17 @@ def bot_conditions(observed: Observed, *, apply_error: str | None = None) -> lis
     # The API refused a write: kopf retries, so the bot is still reconciling.
     if apply_error is not None:
         return _kstatus(False, "ApplyFailed", apply_error, stalled=False, reconciling=True)
+    # The gray release failed its analysis or was aborted: stable serves, the release needs a person.
+    if canary is not None and canary.stalled is not None:
+        return _kstatus(False, *canary.stalled, stalled=True, reconciling=False)
     # A binding of this bot is invalid or its credentials do not resolve.
     broken = [b for b in observed.bindings if not binding_ready(b, observed.secret_keys)[0]]
     if broken:
         names = ", ".join(b.name for b in broken)
         return _kstatus(False, "BindingInvalid", f"not ready: {names}", stalled=False, reconciling=False)
+    # A gray release is walking its steps (or waits for parley.dev/promote): serving, not done.
+    if canary is not None and canary.progressing is not None:
+        return _kstatus(True, *canary.progressing, stalled=False, reconciling=True)
     return _kstatus(True, "Reconciled", "all objects applied", stalled=False, reconciling=False)
 
 
@@ -82,8 +96,14 @@ def _replicas(children: Mapping[Any, Mapping[str, Any] | None]) -> tuple[int | N
 
 
 def bot_status(
-    observed: Observed, wanted: Sequence[Condition], *, now: str, canary_weight: int = 0
+    observed: Observed,
+    wanted: Sequence[Condition],
+    *,
+    now: str,
+    canary: canary_policy.Decision | None = None,
 ) -> dict[str, Any]:
+    """`stableVersion` is what the stable track runs (the canary version after a promotion, until git
+    catches up); `canary` is the gray release's record, everything needed to resume it."""
     view: BotView = observed.bot
     previous = view.status.get("conditions")
     status: dict[str, Any] = {
@@ -91,15 +111,9 @@ def bot_status(
         "conditions": conditions.merge(previous, wanted, now=now, generation=view.generation),
     }
     if view.bot is not None:
-        status["stableVersion"] = view.bot.spec.version
-        canary = view.bot.spec.canary
-        if canary is not None:
-            status["canary"] = {
-                "version": canary.version,
-                "weight": canary_weight,
-                "step": 0,
-                "phase": "Pending",
-            }
+        status["stableVersion"] = canary.stable_version if canary is not None else view.bot.spec.version
+        if canary is not None and canary.record is not None:
+            status["canary"] = canary.record.to_dict()
         replicas, ready = _replicas(observed.children)
         if replicas is not None:
             status["replicas"], status["readyReplicas"] = replicas, ready

@@ -30,37 +30,44 @@ def render_bot(
     image: str | None = None,
     canary_weight: int = 0,
     owner: OwnerRef | None = None,
+    stable_version: str | None = None,
 ) -> list[dict[str, Any]]:
     """The objects that run `bot`; bindings of other bots are ignored.
 
     `canary_weight` (0-100) only reaches the routes ConfigMap, which is excluded from the pods'
-    checksum: moving a canary step never restarts pods.
+    checksum: moving a canary step never restarts pods. `stable_version` (default spec.version) is
+    what the gateway and stable engine run: after a promotion the operator passes the promoted version
+    while git still says the old one, and the later change of spec.version in git renders the same.
     """
     if not 0 <= canary_weight <= 100:
         raise RenderError(f"canary weight {canary_weight} must be between 0 and 100")
     spec = bot.spec
+    stable = stable_version or spec.version
     names = Names(bot.metadata.name)
-    ctx = Context(names=names, namespace=namespace, version=spec.version, owner=owner)
+    ctx = Context(names=names, namespace=namespace, version=stable, owner=owner)
     mine = sorted((b for b in bindings if b.spec.bot_ref.name == names.bot), key=lambda b: b.metadata.name)
     repo = image_repository(bot, image)
 
-    config_data = config.config_data(bot, mine, namespace)
-    secret_names = sorted({*volumes.user_secret_names(bot, mine), names.internal_secret})
-    checksum = config.checksum(config_data, secret_names)
+    config_data = config.config_data(bot, mine, namespace, version=stable)
+    engine_secrets = sorted({*volumes.user_secret_names(bot, mine), names.internal_secret})
+    # The gateway neither calls models nor answers the chat API: no model keys, no API token.
+    gateway_secrets = sorted({*volumes.gateway_secret_names(bot, mine), names.internal_secret})
+    checksum = config.checksum(config_data, engine_secrets)
 
     def pod(role: pods.Role, track: pods.Track | None, version: str) -> pods.PodInput:
-        return pods.PodInput(role, track, f"{repo}:{version}", version, checksum, secret_names)
+        secrets = gateway_secrets if role == "gateway" else engine_secrets
+        return pods.PodInput(role, track, f"{repo}:{version}", version, checksum, secrets)
 
     workloads = [
-        (names.gateway, pod("gateway", None, spec.version)),
-        (names.engine, pod("engine", "stable", spec.version)),
+        (names.gateway, pod("gateway", None, stable)),
+        (names.engine, pod("engine", "stable", stable)),
     ]
     objects = [
         rbac.service_account(ctx),
         rbac.gateway_role(ctx),
         rbac.gateway_role_binding(ctx),
         config.config_map(ctx, config_data),
-        config.routes_map(ctx, config.routes_data(bot, canary_weight)),
+        config.routes_map(ctx, config.routes_data(bot, canary_weight, stable_version=stable)),
         config.internal_secret(ctx),
         services.gateway_service(ctx),
         services.engine_service(ctx),

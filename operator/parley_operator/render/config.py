@@ -21,15 +21,18 @@ OPERATOR_ONLY_FIELDS = ("image", "scaling", "resources", "canary")
 
 
 def runtime_documents(
-    bot: ChatBot, bindings: Sequence[PlatformBinding], namespace: str
+    bot: ChatBot, bindings: Sequence[PlatformBinding], namespace: str, *, version: str | None = None
 ) -> list[dict[str, Any]]:
     """The ChatBot and its bindings as the runtime loads them (secret values are refs only).
 
     Defaults are written out, so the result is the same whether or not the API server filled them in.
+    `version` is the stable version when a promotion runs ahead of spec.version in git.
     """
     spec = bot.spec.model_dump(
         mode="json", by_alias=True, exclude_none=True, exclude=set(OPERATOR_ONLY_FIELDS)
     )
+    if version is not None:
+        spec["version"] = version
     docs: list[dict[str, Any]] = [
         {
             "apiVersion": bot.api_version,
@@ -50,8 +53,11 @@ def runtime_documents(
     return docs
 
 
-def config_data(bot: ChatBot, bindings: Sequence[PlatformBinding], namespace: str) -> dict[str, str]:
-    return {CONFIG_KEY: yamltext.dump_all(runtime_documents(bot, bindings, namespace), sort_keys=True)}
+def config_data(
+    bot: ChatBot, bindings: Sequence[PlatformBinding], namespace: str, *, version: str | None = None
+) -> dict[str, str]:
+    docs = runtime_documents(bot, bindings, namespace, version=version)
+    return {CONFIG_KEY: yamltext.dump_all(docs, sort_keys=True)}
 
 
 def config_map(ctx: Context, data: dict[str, str]) -> dict[str, Any]:
@@ -63,12 +69,12 @@ def config_map(ctx: Context, data: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def routes_data(bot: ChatBot, canary_weight: int) -> dict[str, str]:
+def routes_data(bot: ChatBot, canary_weight: int, *, stable_version: str | None = None) -> dict[str, str]:
     """What the gateway's gray release reads; the weight is 0 whenever there is no canary."""
     canary = bot.spec.canary
     routes = {
         "bot": bot.metadata.name,
-        "stableVersion": bot.spec.version,
+        "stableVersion": stable_version or bot.spec.version,
         "canaryVersion": canary.version if canary is not None else None,
         "canaryWeight": canary_weight if canary is not None else 0,
     }

@@ -23,10 +23,11 @@ def gateway_service(ctx: Context) -> dict[str, Any]:
 
 
 def engine_service(ctx: Context) -> dict[str, Any]:
-    """Selects stable and canary engines alike: one scrape target for the whole bot."""
-    return service(ctx, ctx.names.engine_service, "engine", 8080)
+    """Only the stable engines: the gateway forwards the stable track's chat requests here
+    (`PARLEY_ENGINE_URL_STABLE` defaults to it), so a canary pod must never answer behind it."""
+    return service(ctx, ctx.names.engine_service, "engine", 8080, track="stable")
 
 
 def canary_service(ctx: Context) -> dict[str, Any]:
-    """Only the canary engines, so analysis can compare them with the stable ones."""
+    """Only the canary engines: the canary track's chat requests, and a scrape target of its own."""
     return service(ctx, ctx.names.canary_service, "engine", 8080, track="canary")

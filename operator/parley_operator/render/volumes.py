@@ -31,6 +31,17 @@ def user_secret_names(bot: ChatBot, bindings: Sequence[PlatformBinding]) -> list
     return sorted(names)
 
 
+def gateway_secret_names(bot: ChatBot, bindings: Sequence[PlatformBinding]) -> list[str]:
+    """What the gateway reads: its bindings' credentials and the Redis URL, never model keys or the
+    API token (it forwards chat requests and does not check the token itself)."""
+    names = {
+        b.spec.credentials.secret_ref.name for b in bindings if b.spec.credentials.secret_ref is not None
+    }
+    if bot.spec.redis is not None:
+        names.add(bot.spec.redis.url.secret_key_ref.name)
+    return sorted(names)
+
+
 def secret_dir(name: str) -> str:
     return f"{SECRETS_DIR}/{name}"
 

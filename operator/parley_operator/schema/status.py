@@ -40,11 +40,16 @@ def chatbot_status() -> dict[str, Any]:
                 "nullable": True,
                 "properties": {
                     "version": _STR,
+                    "baseVersion": _STR,
                     "weight": {"type": "integer", "minimum": 0, "maximum": 100},
                     "step": {"type": "integer", "minimum": 0},
                     "phase": _STR,
                     "startedAt": {"type": "string", "format": "date-time"},
+                    "stepStartedAt": {"type": "string", "format": "date-time"},
                     "message": _STR,
+                    # The analysis so far (verdict, figures, failures, counter baselines): open, because
+                    # the operator resumes from it and its figures may grow.
+                    "analysis": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
                 },
             },
             "replicas": {"type": "integer", "format": "int32"},

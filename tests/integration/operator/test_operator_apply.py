@@ -134,8 +134,8 @@ async def test_errors_are_one_line_without_bodies(client: KubeClient) -> None:
     assert "Traceback" not in str(conflict.value)
     assert await client.get(Ref("v1", "ConfigMap", NS, "nothing")) is None
     assert await client.delete(Ref("v1", "ConfigMap", NS, "nothing")) is False
-    with pytest.raises(ValueError, match="does not manage kind Pod"):
-        await client.get(Ref("v1", "Pod", NS, "p"))
+    with pytest.raises(ValueError, match="does not manage kind Node"):
+        await client.get(Ref("v1", "Node", NS, "p"))
 
 
 async def test_label_selector_is_enforced_even_when_the_api_ignores_it(client: KubeClient) -> None:

@@ -149,10 +149,15 @@ def test_status_schema() -> None:
     }
     assert set(props["canary"]["properties"]) == {
         "version",
+        "baseVersion",
         "weight",
         "step",
         "phase",
         "startedAt",
+        "stepStartedAt",
         "message",
+        "analysis",
     }
+    # The analysis record (baselines, figures) must survive pruning: the operator resumes from it.
+    assert props["canary"]["properties"]["analysis"]["x-kubernetes-preserve-unknown-fields"] is True
     assert "webhookPath" in _schema("platformbindings.yaml")["properties"]["status"]["properties"]

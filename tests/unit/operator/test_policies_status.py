@@ -23,6 +23,14 @@ def feishu(status_: dict[str, Any] | None = None) -> BindingView:
     return BindingView("helpdesk-feishu", 2, status_ or {}, make_binding())
 
 
+def decision(view: BotView, now: str = NOW) -> canary.Decision:
+    """What the canary state machine says for this view (no annotations, no analysis reading)."""
+    assert view.bot is not None
+    spec = view.bot.spec
+    record = canary.Record.from_dict(view.status.get("canary"))
+    return canary.decide(canary.Inputs(spec.version, spec.canary, record, now))
+
+
 def by_type(conds: list[Any]) -> dict[str, Any]:
     return {c.type: c for c in conds}
 
@@ -93,12 +101,17 @@ def test_bot_status_fields() -> None:
         Ref("v1", "ConfigMap", "bots", "helpdesk-config"): None,
     }
     observed = Observed(bot_view(canary=CANARY), (), ALL_KEYS, live)
-    out = status.bot_status(
-        observed, status.bot_conditions(observed), now=NOW, canary_weight=canary.weight(observed)
-    )
+    gray = decision(observed.bot)
+    out = status.bot_status(observed, status.bot_conditions(observed, canary=gray), now=NOW, canary=gray)
     assert out["observedGeneration"] == 4
     assert out["stableVersion"] == "1.4.0"
-    assert out["canary"] == {"version": "1.5.0", "weight": 0, "step": 0, "phase": "Pending"}
+    # CANARY starts with setWeight 10, then a 10m pause: the first step is taken at once.
+    assert {k: out["canary"][k] for k in ("version", "weight", "step", "phase")} == {
+        "version": "1.5.0",
+        "weight": 10,
+        "step": 1,
+        "phase": "Progressing",
+    }
     assert (out["replicas"], out["readyReplicas"]) == (5, 1)
     assert [c["type"] for c in out["conditions"]] == [READY, RECONCILING, STALLED]
 
@@ -120,16 +133,23 @@ def test_invalid_spec_keeps_the_last_good_version() -> None:
 
 def test_status_patch_skips_no_ops_and_removes_dropped_keys() -> None:
     observed = Observed(bot_view(canary=CANARY), (), ALL_KEYS)
-    first = status.bot_status(observed, status.bot_conditions(observed), now=NOW)
+    gray = decision(observed.bot)
+    first = status.bot_status(observed, status.bot_conditions(observed, canary=gray), now=NOW, canary=gray)
     assert status.status_patch({}, first, status.BOT_KEYS) == {"status": first}
-    # The same status again, later: nothing to write (transition times are kept).
+    # The same status again, a minute later (still inside the 10m pause): nothing to write.
     again = Observed(bot_view(first, canary=CANARY), (), ALL_KEYS)
-    second = status.bot_status(again, status.bot_conditions(again), now="2026-11-22T00:00:00Z")
+    later = "2026-11-21T10:01:00Z"
+    gray = decision(again.bot, later)
+    second = status.bot_status(again, status.bot_conditions(again, canary=gray), now=later, canary=gray)
     assert status.status_patch(first, second, status.BOT_KEYS) is None
     # The canary is gone from the spec: its status key is removed with a null.
     gone = Observed(bot_view(first), (), ALL_KEYS)
-    third = status.bot_status(gone, status.bot_conditions(gone), now=NOW)
-    assert status.status_patch(first, third, status.BOT_KEYS) == {"status": {"canary": None}}
+    gray = decision(gone.bot)
+    third = status.bot_status(gone, status.bot_conditions(gone, canary=gray), now=NOW, canary=gray)
+    patch = status.status_patch(first, third, status.BOT_KEYS)
+    assert patch is not None and patch["status"]["canary"] is None
+    # ... and Reconciling (the canary walking its steps) turns False.
+    assert [c["status"] for c in patch["status"]["conditions"] if c["type"] == RECONCILING] == ["False"]
 
 
 def test_binding_status_has_the_webhook_path() -> None:

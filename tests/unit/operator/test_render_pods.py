@@ -105,8 +105,10 @@ def test_every_referenced_secret_is_mounted_read_only_at_its_own_folder() -> Non
         api={"token": {"secretKeyRef": {"name": "api", "key": "token"}}},
     )
     bindings = [make_binding(), make_binding("helpdesk-slack", platform="slack", secret="slack-app")]
-    expected = {"llm", "gemini.keys", "redis", "api", "feishu-app", "slack-app", "helpdesk-internal"}
-    for name in ("helpdesk-gateway", "helpdesk"):
+    engine = {"llm", "gemini.keys", "redis", "api", "feishu-app", "slack-app", "helpdesk-internal"}
+    # The gateway only forwards chat requests: no model keys, no API token.
+    gateway = {"redis", "feishu-app", "slack-app", "helpdesk-internal"}
+    for name, expected in (("helpdesk-gateway", gateway), ("helpdesk", engine)):
         pod = _pod(bot, name, bindings)
         secret_volumes = {v["name"]: v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
         assert set(secret_volumes.values()) == expected
