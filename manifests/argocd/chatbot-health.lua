@@ -1,7 +1,8 @@
 -- Argo CD health check for parley.dev/ChatBot (Lua 5.1, as Argo CD runs it).
--- Reads the kstatus conditions the operator writes: Stalled=True is Degraded, a canary waiting for
--- `parley.dev/promote` is Suspended, Reconciling or an unobserved generation is Progressing,
--- Ready=True is Healthy.
+-- Reads the kstatus conditions the operator writes: Stalled=True is Degraded (a rolled-back or
+-- aborted canary, a bad spec), a canary waiting for `parley.dev/promote` is Suspended, Reconciling
+-- (a canary walking its steps) or an unobserved generation is Progressing, Ready=True is Healthy;
+-- after a promotion the message asks for spec.version to be updated in git.
 local hs = {}
 
 local function condition(conditions, kind)
@@ -66,6 +67,10 @@ local ready = condition(status.conditions, "Ready")
 if ready ~= nil and ready.status == "True" then
   hs.status = "Healthy"
   hs.message = describe(ready, "Ready")
+  if status.canary ~= nil and status.canary.phase == "Promoted" and status.canary.version ~= nil then
+    hs.message = "Canary " .. status.canary.version .. " promoted; set spec.version to " ..
+      status.canary.version .. " in git"
+  end
   return hs
 end
 

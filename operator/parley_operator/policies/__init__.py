@@ -3,5 +3,6 @@
 Rule: no I/O, no kopf, no Kubernetes client, no clock (the time is passed in as a string) and no
 randomness. Each module answers one question: does the input parse (`parse`), do its references
 resolve (`references`), what must be created/patched/deleted (`children`), what the status says
-(`status`), and where the gray release stands (`canary`, a placeholder until the state machine lands).
+(`status`), where the gray release stands and goes next (`canary`, its status record in
+`canary_record`), and what one analysis window says (`analysis`).
 """

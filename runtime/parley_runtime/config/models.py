@@ -190,6 +190,9 @@ class Analysis(SpecModel):
     failure_limit: Annotated[int, Field(ge=1, le=100)] = 1
     min_sample_size: Annotated[int, Field(ge=0)] = 20
     prometheus_url: Annotated[str | None, Field(alias="prometheusURL")] = None
+    # Optional limits relative to the stable track in the same window (off unless set).
+    max_error_rate_over_stable: Annotated[float | None, Field(ge=0, le=1)] = None
+    max_p99_ratio_to_stable: Annotated[float | None, Field(gt=0)] = None
 
 
 class Canary(SpecModel):

@@ -6,6 +6,11 @@ from typing import Any
 import yaml
 from lupa import lua51
 
+from parley_operator.observed import BotView, Observed
+from parley_operator.policies import canary, status
+from parley_operator.policies.analysis import Verdict
+from parley_runtime.config.models import ChatBot
+
 SCRIPT = Path("manifests/argocd/chatbot-health.lua").read_text()
 
 
@@ -94,3 +99,52 @@ def test_not_ready_without_other_signal_is_progressing() -> None:
 def test_config_map_carries_the_same_script() -> None:
     cm = yaml.safe_load(Path("manifests/argocd/argocd-cm.yaml").read_text())
     assert cm["data"]["resource.customizations.health.parley.dev_ChatBot"] == SCRIPT
+
+
+def test_promoted_canary_is_healthy_and_asks_for_the_git_update() -> None:
+    status, message = health(
+        bot(
+            observedGeneration=2,
+            conditions=[cond("Ready", "True", "Reconciled"), cond("Stalled", "False", "Progressing")],
+            stableVersion="1.5.0",
+            canary={"version": "1.5.0", "weight": 0, "phase": "Promoted"},
+        )
+    )
+    assert status == "Healthy"
+    assert message == "Canary 1.5.0 promoted; set spec.version to 1.5.0 in git"
+
+
+def test_statuses_the_operator_writes_map_to_the_right_health() -> None:
+    """The gray release's statuses as the operator's policies produce them, not hand-written ones."""
+    steps = [{"setWeight": 10}, {"pause": {"duration": "10m"}}, {"setWeight": 50}, {"pause": {}}]
+    doc = {
+        "apiVersion": "parley.dev/v1alpha1",
+        "kind": "ChatBot",
+        "metadata": {"name": "helpdesk"},
+        "spec": {
+            "version": "1.4.0",
+            "models": {"routes": [{"name": "m", "provider": "echo", "model": "e"}]},
+            "canary": {"version": "1.5.0", "steps": steps},
+        },
+    }
+    model = ChatBot.model_validate(doc)
+
+    def written(record: dict[str, Any] | None, now: str, **inputs: Any) -> dict[str, Any]:
+        view = BotView("bots", "helpdesk", "u", 2, {"canary": record} if record else {}, model)
+        gray = canary.decide(
+            canary.Inputs("1.4.0", model.spec.canary, canary.Record.from_dict(record), now, **inputs)
+        )
+        observed = Observed(view)
+        conds = status.bot_conditions(observed, canary=gray)
+        return status.bot_status(observed, conds, now=now, canary=gray)
+
+    walking = written(None, "2026-11-21T10:00:00Z")
+    assert health({"metadata": {"generation": 2}, "status": walking})[0] == "Progressing"
+    paused = {**walking["canary"], "step": 3, "weight": 50, "phase": "Paused"}
+    assert health({"metadata": {"generation": 2}, "status": written(paused, "2026-11-21T11:00:00Z")})[0] == (
+        "Suspended"
+    )
+    verdict = canary.Reading(Verdict("Fail", "error rate 0.3 > 0.05"))
+    failed = written(walking["canary"], "2026-11-21T10:01:00Z", reading=verdict)
+    state, message = health({"metadata": {"generation": 2}, "status": failed})
+    assert state == "Degraded" and message.startswith("AnalysisFailed: analysis failed once: error rate 0.3")
