@@ -24,7 +24,7 @@ from parley_runtime.core.messages import InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import DedupStore, MessageQueue, PlatformAdapter, RateLimiter, SessionStore
 from parley_runtime.engine.pipeline import Pipeline, session_key
 from parley_runtime.gateway import lease
-from parley_runtime.gateway.intake import Intake
+from parley_runtime.gateway.intake import EnqueueOnce, Intake
 from parley_runtime.gateway.routing import RouteTable
 from parley_runtime.limits.memory import InProcessRateLimiter
 from parley_runtime.limits.redis import RedisDedupStore, RedisRateLimiter
@@ -149,6 +149,7 @@ async def build(cfg: RuntimeConfig, *, metrics: Metrics | None = None) -> AsyncI
         queue: MessageQueue
         dead_letters: DeadLetterStore
         box: outbox.Outbox
+        enqueue_once: EnqueueOnce | None = None
         if client is None:
             db = data_file(cfg)
             sessions = WriteBehindSessionStore(await SqliteSessionStore.open(db))
@@ -160,10 +161,14 @@ async def build(cfg: RuntimeConfig, *, metrics: Metrics | None = None) -> AsyncI
         else:
             sessions = RedisSessionStore(client)
             limiter = RedisRateLimiter(client)
-            dedup = RedisDedupStore(client)
-            queue = RedisStreamsQueue(
+            redis_dedup = dedup = RedisDedupStore(client)
+            redis_queue = queue = RedisStreamsQueue(
                 client, bot=cfg.name, visibility_timeout=cfg.settings.queue_visibility_timeout
             )
+
+            async def enqueue_once(message: InboundMessage, key: str, ttl: float) -> bool:
+                return await redis_queue.put_if_first(message, redis_dedup.redis_key(key), ttl)
+
             dead_letters = deadletter_redis.RedisDeadLetterStore(client, bot=cfg.name)
             box = outbox.RedisOutbox(client, bot=cfg.name)
         stack.push_async_callback(sessions.close)
@@ -248,7 +253,9 @@ async def build(cfg: RuntimeConfig, *, metrics: Metrics | None = None) -> AsyncI
             dead_letters=dead_letters,
             outbox=box,
             sender=sender,
-            intake=Intake(dedup=dedup, queue=queue, routes=routes, metrics=metrics),
+            intake=Intake(
+                dedup=dedup, queue=queue, routes=routes, metrics=metrics, enqueue_once=enqueue_once
+            ),
             redis=client,
             relay=relay,
             consumer_id=consumer_name(cfg),

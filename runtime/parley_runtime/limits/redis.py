@@ -68,8 +68,12 @@ class RedisDedupStore:
         if ttl_seconds <= 0:
             return True  # nothing is remembered, so nothing can be a repeat
         milliseconds = max(1, round(ttl_seconds * 1000))
-        stored = await self._client.set(_key(self._prefix, "dedup", key), b"1", nx=True, px=milliseconds)
+        stored = await self._client.set(self.redis_key(key), b"1", nx=True, px=milliseconds)
         return bool(stored)
 
     async def forget(self, key: str) -> None:
-        await self._client.delete(_key(self._prefix, "dedup", key))
+        await self._client.delete(self.redis_key(key))
+
+    def redis_key(self, key: str) -> str:
+        """Where `key` is remembered, for scripts that de-duplicate and act in one round trip."""
+        return _key(self._prefix, "dedup", key)

@@ -26,6 +26,13 @@ __all__ = ["RedisStreamsQueue", "stream_key"]
 log = logging.getLogger("parley.queue")
 
 _FIELD = "m"
+_PUT_IF_FIRST = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', ARGV[3], ARGV[4])
+    return 1
+end
+return 0
+"""
 _CLAIM_BATCH = 10
 
 
@@ -99,6 +106,19 @@ class RedisStreamsQueue:
         await self.client.xadd(
             self.key(message.track), {_FIELD: payload}, maxlen=self.maxlen, approximate=True
         )
+
+    async def put_if_first(self, message: InboundMessage, guard_key: str, ttl_seconds: float) -> bool:
+        """Enqueue only if `guard_key` was not set, setting it — one atomic round trip.
+
+        The gateway's de-duplication and enqueue in one script: a redelivery cannot slip between
+        the two, and a failure leaves neither the mark nor the message behind.
+        """
+        payload = json.dumps(message.model_dump(mode="json"), ensure_ascii=False)
+        milliseconds = max(1, round(ttl_seconds * 1000))
+        added = await self.client.eval(
+            _PUT_IF_FIRST, 2, guard_key, self.key(message.track), milliseconds, self.maxlen, _FIELD, payload
+        )
+        return bool(added)
 
     async def _ensure_group(self, key: str) -> None:
         if key in self._groups:

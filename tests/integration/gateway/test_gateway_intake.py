@@ -44,3 +44,33 @@ async def test_a_failed_enqueue_does_not_swallow_the_platforms_retry(tmp_path: P
         assert await queue.lag("stable") == 1
         await client.aclose()
     await dedup.close()
+
+
+async def test_the_cluster_path_dedups_and_enqueues_in_one_script(redis_url: str) -> None:
+    from parley_runtime.limits.redis import RedisDedupStore
+
+    client = redis.asyncio.Redis.from_url(redis_url)
+    dedup = RedisDedupStore(client)
+    queue = RedisStreamsQueue(client, bot="b")
+
+    async def enqueue_once(message: InboundMessage, key: str, ttl: float) -> bool:
+        return await queue.put_if_first(message, dedup.redis_key(key), ttl)
+
+    metrics = Metrics()
+    intake = Intake(
+        dedup=dedup,
+        queue=queue,
+        routes=RouteTable(None, lambda: 0.0),
+        metrics=metrics,
+        enqueue_once=enqueue_once,
+    )
+    assert await intake.accept(event("ev-9")) is True
+    assert await intake.accept(event("ev-9")) is False
+    assert await intake.accept(event("ev-10")) is True
+    assert await queue.lag("stable") == 2
+    # the mark is the same one the two-step path uses, so both paths agree on what was seen
+    assert await dedup.first_seen("telegram:b-tg:ev-9", 60) is False
+    ttl_ms = await client.pttl(dedup.redis_key("telegram:b-tg:ev-9"))
+    assert 0 < ttl_ms <= 24 * 3600 * 1000
+    assert b'parley_duplicates_total{platform="telegram"} 1.0' in metrics.render()
+    await client.aclose()
