@@ -1,10 +1,11 @@
-"""Factories returning real manifest models (never mocks), shared by every test tier."""
+"""Factories returning real manifest and message models (never mocks), shared by every test tier."""
 
 from typing import Any
 
 import yaml
 
 from parley_runtime.config.models import ChatBot, PlatformBinding
+from parley_runtime.core.messages import InboundMessage
 
 
 def chatbot_doc(name: str = "helpdesk", **spec: Any) -> dict[str, Any]:
@@ -50,3 +51,17 @@ def make_binding(
 
 def dump_yaml(*docs: dict[str, Any]) -> str:
     return yaml.safe_dump_all(docs, sort_keys=False, allow_unicode=True)
+
+
+def make_inbound(text: str = "hello", *, platform: str = "http", **overrides: Any) -> InboundMessage:
+    """A message from user-1 in chat-1 to the `helpdesk` bot through its `platform` binding."""
+    fields: dict[str, Any] = {
+        "bot": "helpdesk",
+        "platform": platform,
+        "binding": f"helpdesk-{platform}",
+        "event_id": "ev-1",
+        "chat_id": "chat-1",
+        "user_id": "user-1",
+        "text": text,
+    }
+    return InboundMessage(**{**fields, **overrides})

@@ -1,4 +1,4 @@
-"""A recording fake HTTP API on 127.0.0.1, and the uvicorn-in-a-thread runner the platform fakes share.
+"""A recording fake HTTP API on 127.0.0.1 (served by `fakes.served`, whose `serve` is re-exported).
 
 `RecordingApi` answers scripted replies per (method, path) and records every request it received, so a
 test can assert on URL, headers and body. It is the fake callback receiver of the generic `http`
@@ -13,33 +13,21 @@ platform, and the base of `telegram_api`, `slack_api`, `discord_api` and `qq_api
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
 import threading
-import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from fakes.served import Recorded, free_socket, record, serve
 
-@dataclass(frozen=True)
-class Recorded:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
+__all__ = ["Recorded", "RecordingApi", "Reply", "free_socket", "serve"]
 
 
 @dataclass(frozen=True)
@@ -86,13 +74,7 @@ class RecordingApi:
         return [r for r in self.requests if r.path == path]
 
     async def _endpoint(self, request: Request) -> Response:
-        recorded = Recorded(
-            method=request.method,
-            path=request.url.path,
-            query=dict(request.query_params),
-            headers={k.lower(): v for k, v in request.headers.items()},
-            body=await request.body(),
-        )
+        recorded = await record(request)
         key = (recorded.method, recorded.path)
         with self._lock:
             self.requests.append(recorded)
@@ -102,31 +84,3 @@ class RecordingApi:
             return scripted.response()
         handler = self._defaults.get(key)
         return handler(recorded).response() if handler else Reply(404, {"error": "not found"}).response()
-
-
-def free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-@contextlib.contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Run an ASGI app with uvicorn on a free 127.0.0.1 port in a thread; yields its base URL."""
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("fake server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()

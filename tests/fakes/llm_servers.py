@@ -24,22 +24,19 @@ any ASGI app the same way, for other fakes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import socket
 import threading
-import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from fakes.served import ServedApp, serve_app
 from parley_runtime.config.models import ModelRoute, Models
 from parley_runtime.config.secrets import Secrets
 
@@ -61,7 +58,8 @@ __all__ = [
     "serve_app",
 ]
 
-_START_TIMEOUT = 10.0
+# The LLM fakes need no WebSockets and pin the plain asyncio loop and h11, the most predictable pair.
+_UVICORN: dict[str, Any] = {"log_level": "critical", "ws": "none", "loop": "asyncio", "http": "h11"}
 
 
 @dataclass(frozen=True)
@@ -83,55 +81,6 @@ class Recorded:
     query: str
     headers: dict[str, str]
     body: Any
-
-
-class ServedApp:
-    """An ASGI app on 127.0.0.1:<free port>, served by uvicorn in a daemon thread."""
-
-    def __init__(self, app: Any) -> None:
-        self._app = app
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self._app, log_level="critical", lifespan="off", ws="none", loop="asyncio", http="h11"
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name=f"fake-{self.port}", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + _START_TIMEOUT
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("fake server did not start")
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-        self._server = self._thread = None
-
-
-@contextlib.contextmanager
-def serve_app(app: Any) -> Iterator[ServedApp]:
-    served = ServedApp(app)
-    served.start()
-    try:
-        yield served
-    finally:
-        served.stop()
 
 
 def _words(text: str) -> list[str]:
@@ -168,7 +117,7 @@ class FakeLLMServer:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         routes = [Route("/{path:path}", self._handle, methods=["POST"])]
-        self._served = ServedApp(Starlette(routes=routes))
+        self._served = ServedApp(Starlette(routes=routes), **_UVICORN)
 
     # --- lifecycle ---------------------------------------------------------------------------
 

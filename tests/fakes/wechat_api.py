@@ -1,6 +1,6 @@
 """Fake WeChat Official Account API, plus `FakeApi`: the recording HTTP server the G-platform fakes share.
 
-`FakeApi` is a real Starlette app served by uvicorn on 127.0.0.1 in a background thread. It records
+`FakeApi` is a real Starlette app served on 127.0.0.1 by `fakes.served` (uvicorn in a thread). It records
 every request and answers from per-path scripted replies first, then from `default_reply` (each
 platform fake overrides it with that platform's normal behaviour).
 
@@ -12,18 +12,16 @@ platform fake overrides it with that platform's normal behaviour).
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from fakes.served import Recorded, ServedApp, record
 
 
 @dataclass(frozen=True)
@@ -33,45 +31,30 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Recorded:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
 class FakeApi:
     """A recording HTTP server; subclasses answer like one platform in `default_reply`."""
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self._scripts: dict[str, list[Reply]] = {}
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self.port: int = self._sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
         app = Starlette(routes=[Route("/{path:path}", self._endpoint, methods=["GET", "POST"])])
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._served = ServedApp(app, loop="asyncio")
+        self._served.reserve()  # `url` is known before the server starts
 
-    def _run(self) -> None:
-        asyncio.run(self._server.serve(sockets=[self._sock]))
+    @property
+    def port(self) -> int:
+        return self._served.port
+
+    @property
+    def url(self) -> str:
+        return self._served.base
 
     def __enter__(self) -> FakeApi:
-        self._thread.start()
-        while not self._server.started:
-            threading.Event().wait(0.01)
+        self._served.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._sock.close()
+        self._served.stop()
 
     def script(self, path: str, *replies: Reply) -> None:
         """Queue replies for `path`, used in order before the default behaviour."""
@@ -84,13 +67,7 @@ class FakeApi:
         return Reply(404, {"error": "no such path in the fake"})
 
     async def _endpoint(self, request: Request) -> Response:
-        recorded = Recorded(
-            method=request.method,
-            path=request.url.path,
-            query=dict(request.query_params),
-            headers={k.lower(): v for k, v in request.headers.items()},
-            body=await request.body(),
-        )
+        recorded = await record(request)
         self.requests.append(recorded)
         queue = self._scripts.get(recorded.path)
         reply = queue.pop(0) if queue else self.default_reply(recorded)

@@ -4,6 +4,7 @@ Wire conversion is pure (`build_payload`, `parse_message`, `StreamAssembler`); t
 only adds the HTTP calls.
 """
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,7 +13,7 @@ import httpx
 
 from parley_runtime.config.models import ModelRoute
 from parley_runtime.core.chat import ChatMessage, ChatRequest, ChatResponse, StreamChunk, ToolCall, Usage
-from parley_runtime.llm import errors, media, transport
+from parley_runtime.llm import errors, media, provider_base
 
 __all__ = [
     "API_VERSION",
@@ -197,43 +198,23 @@ class AnthropicProvider:
 
     def __init__(self, route: ModelRoute, api_key: str | None, http: httpx.AsyncClient) -> None:
         self.route = route
-        self._key = api_key
-        self._http = http
         self._url = _messages_url(route.base_url)
-        self._headers = {"x-api-key": api_key or "", "anthropic-version": API_VERSION}
-        self._timeout = httpx.Timeout(route.timeout_seconds)
+        headers = {"x-api-key": api_key or "", "anthropic-version": API_VERSION}
+        self._client = provider_base.RouteClient(
+            http, route=route.name, headers=headers, timeout_seconds=route.timeout_seconds, secret=api_key
+        )
 
     def __repr__(self) -> str:
         return f"AnthropicProvider(route={self.route.name!r}, url={self._url!r})"
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
-        body = await transport.post_json(
-            self.route.name,
-            self._http,
-            self._url,
-            build_payload(request, self.route, stream=False),
-            headers=self._headers,
-            timeouts=self._timeout,
-            secret=self._key,
-        )
+        body = await self._client.post(self._url, build_payload(request, self.route, stream=False))
         return parse_message(body, route=self.route.name, model=self.route.model)
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
         assembler = StreamAssembler(route=self.route.name, model=self.route.model)
-        async with transport.open_stream(
-            self.route.name,
-            self._http,
-            self._url,
-            build_payload(request, self.route, stream=True),
-            headers=self._headers,
-            timeouts=self._timeout,
-            secret=self._key,
-        ) as response:
-            async for _, data in transport.sse_events(response):
-                event = transport.parse_event_json(self.route.name, data)
-                chunk = assembler.feed(event)
-                if chunk is not None:
-                    yield chunk
-                if event.get("type") == "message_stop":
-                    break
-        yield assembler.finish()
+        payload = build_payload(request, self.route, stream=True)
+        chunks = self._client.stream(self._url, payload, assembler, last_event_type="message_stop")
+        async with contextlib.aclosing(chunks):
+            async for chunk in chunks:
+                yield chunk

@@ -5,6 +5,7 @@ Roles are `user` and `model`; the system prompt is `systemInstruction`; tools ar
 Wire conversion is pure (`build_payload`, `parse_response`, `StreamAssembler`).
 """
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,7 +14,7 @@ import httpx
 
 from parley_runtime.config.models import ModelRoute
 from parley_runtime.core.chat import ChatMessage, ChatRequest, ChatResponse, StreamChunk, ToolCall, Usage
-from parley_runtime.llm import errors, media, transport
+from parley_runtime.llm import errors, media, provider_base
 
 __all__ = ["DEFAULT_BASE_URL", "GeminiProvider", "StreamAssembler", "build_payload", "parse_response"]
 
@@ -187,45 +188,25 @@ class GeminiProvider:
 
     def __init__(self, route: ModelRoute, api_key: str | None, http: httpx.AsyncClient) -> None:
         self.route = route
-        self._key = api_key
-        self._http = http
         model_url = _model_url(route.base_url, route.model)
         self._url = model_url + ":generateContent"
         self._stream_url = model_url + ":streamGenerateContent?alt=sse"
-        self._headers = {"x-goog-api-key": api_key or ""}
-        self._timeout = httpx.Timeout(route.timeout_seconds)
+        headers = {"x-goog-api-key": api_key or ""}
+        self._client = provider_base.RouteClient(
+            http, route=route.name, headers=headers, timeout_seconds=route.timeout_seconds, secret=api_key
+        )
 
     def __repr__(self) -> str:
         return f"GeminiProvider(route={self.route.name!r}, url={self._url!r})"
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
-        body = await transport.post_json(
-            self.route.name,
-            self._http,
-            self._url,
-            build_payload(request, self.route),
-            headers=self._headers,
-            timeouts=self._timeout,
-            secret=self._key,
-        )
+        body = await self._client.post(self._url, build_payload(request, self.route))
         return parse_response(body, route=self.route.name, model=self.route.model)
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
         assembler = StreamAssembler(route=self.route.name, model=self.route.model)
-        async with transport.open_stream(
-            self.route.name,
-            self._http,
-            self._stream_url,
-            build_payload(request, self.route),
-            headers=self._headers,
-            timeouts=self._timeout,
-            secret=self._key,
-        ) as response:
-            async for _, data in transport.sse_events(response):
-                event = transport.parse_event_json(self.route.name, data)
-                if "error" in event:
-                    raise errors.RetryableError(self.route.name, "error event in stream")
-                chunk = assembler.feed(event)
-                if chunk is not None:
-                    yield chunk
-        yield assembler.finish()
+        payload = build_payload(request, self.route)
+        chunks = self._client.stream(self._stream_url, payload, assembler, error_member=True)
+        async with contextlib.aclosing(chunks):
+            async for chunk in chunks:
+                yield chunk

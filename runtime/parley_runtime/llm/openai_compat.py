@@ -4,6 +4,7 @@ Wire conversion is pure (`build_payload`, `parse_completion`, `StreamAssembler`)
 without a server; `OpenAICompatProvider` only adds the HTTP calls.
 """
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,7 +12,7 @@ import httpx
 
 from parley_runtime.config.models import ModelRoute
 from parley_runtime.core.chat import ChatMessage, ChatRequest, ChatResponse, StreamChunk, ToolCall, Usage
-from parley_runtime.llm import errors, transport
+from parley_runtime.llm import errors, provider_base
 
 __all__ = ["DEFAULT_BASE_URL", "OpenAICompatProvider", "StreamAssembler", "build_payload", "parse_completion"]
 
@@ -149,46 +150,23 @@ class OpenAICompatProvider:
 
     def __init__(self, route: ModelRoute, api_key: str | None, http: httpx.AsyncClient) -> None:
         self.route = route
-        self._key = api_key
-        self._http = http
         self._url = (route.base_url or DEFAULT_BASE_URL).rstrip("/") + "/chat/completions"
-        self._headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
-        self._timeout = httpx.Timeout(route.timeout_seconds)
+        headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = provider_base.RouteClient(
+            http, route=route.name, headers=headers, timeout_seconds=route.timeout_seconds, secret=api_key
+        )
 
     def __repr__(self) -> str:
         return f"OpenAICompatProvider(route={self.route.name!r}, url={self._url!r})"
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
-        body = await transport.post_json(
-            self.route.name,
-            self._http,
-            self._url,
-            build_payload(request, self.route, stream=False),
-            headers=self._headers,
-            timeouts=self._timeout,
-            secret=self._key,
-        )
+        body = await self._client.post(self._url, build_payload(request, self.route, stream=False))
         return parse_completion(body, route=self.route.name, model=self.route.model)
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
         assembler = StreamAssembler(route=self.route.name, model=self.route.model)
         payload = build_payload(request, self.route, stream=True)
-        async with transport.open_stream(
-            self.route.name,
-            self._http,
-            self._url,
-            payload,
-            headers=self._headers,
-            timeouts=self._timeout,
-            secret=self._key,
-        ) as response:
-            async for _, data in transport.sse_events(response):
-                if data.strip() == "[DONE]":
-                    break
-                event = transport.parse_event_json(self.route.name, data)
-                if "error" in event:
-                    raise errors.RetryableError(self.route.name, "error event in stream")
-                chunk = assembler.feed(event)
-                if chunk is not None:
-                    yield chunk
-        yield assembler.finish()
+        chunks = self._client.stream(self._url, payload, assembler, end_marker="[DONE]", error_member=True)
+        async with contextlib.aclosing(chunks):
+            async for chunk in chunks:
+                yield chunk

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from parley_runtime.core.messages import OutboundMessage
-from parley_runtime.queue import sqlite_file
 from parley_runtime.queue.outbound import DeadLetter
+from parley_runtime.storage import sqlite as storage
 
 __all__ = ["SqliteDeadLetterStore"]
 
@@ -42,7 +42,7 @@ class SqliteDeadLetterStore:
         cls, path: Path, *, bot: str, clock: Callable[[], float] = time.time
     ) -> "SqliteDeadLetterStore":
         store = cls(path, bot=bot, clock=clock)
-        await sqlite_file.run(path, lambda db: db.execute(SCHEMA))
+        await storage.run_once(path, lambda db: db.execute(SCHEMA))
         return store
 
     async def add(self, message: OutboundMessage, error: str) -> str:
@@ -53,7 +53,7 @@ class SqliteDeadLetterStore:
             )
             return str(cur.lastrowid)
 
-        return await sqlite_file.run(self.path, insert)
+        return await storage.run_once(self.path, insert)
 
     async def list(self, limit: int = 100) -> list[DeadLetter]:
         def select(db: sqlite3.Connection) -> list[DeadLetter]:
@@ -63,14 +63,13 @@ class SqliteDeadLetterStore:
             ).fetchall()
             return [_row(r) for r in rows]
 
-        return await sqlite_file.run(self.path, select)
+        return await storage.run_once(self.path, select)
 
     async def take(self, ids: Sequence[str] | None = None) -> builtins.list[DeadLetter]:
         wanted = None if ids is None else [int(i) for i in ids if i.isdigit()]
 
         def take_rows(db: sqlite3.Connection) -> builtins.list[DeadLetter]:
-            db.execute("BEGIN IMMEDIATE")  # no second replay can take the same rows
-            try:
+            with storage.immediate(db):  # no second replay can take the same rows
                 query = "SELECT id, failed_at, error, message FROM dead_letters WHERE bot = ?"
                 params: list[object] = [self.bot]
                 if wanted is not None:
@@ -78,15 +77,11 @@ class SqliteDeadLetterStore:
                     params += wanted
                 rows = db.execute(query + " ORDER BY id", params).fetchall()
                 db.executemany("DELETE FROM dead_letters WHERE id = ?", [(r[0],) for r in rows])
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
             return [_row(r) for r in rows]
 
         if wanted == []:
             return []
-        return await sqlite_file.run(self.path, take_rows)
+        return await storage.run_once(self.path, take_rows)
 
     async def close(self) -> None:
         """Nothing held open between calls."""

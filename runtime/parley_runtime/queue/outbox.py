@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from parley_runtime.core.messages import OutboundMessage
-from parley_runtime.queue import sqlite_file
+from parley_runtime.storage import sqlite as storage
 
 __all__ = ["Deliver", "Outbox", "RedisOutbox", "SqliteOutbox", "drain_periodically", "outbox_key"]
 
@@ -158,7 +158,7 @@ class SqliteOutbox:
     @classmethod
     async def open(cls, path: Path, *, bot: str, clock: Callable[[], float] = time.time) -> "SqliteOutbox":
         box = cls(path, bot=bot, clock=clock)
-        await sqlite_file.run(path, lambda db: db.execute(SCHEMA))
+        await storage.run_once(path, lambda db: db.execute(SCHEMA))
         return box
 
     async def put(self, messages: builtins.list[OutboundMessage]) -> int:
@@ -167,20 +167,20 @@ class SqliteOutbox:
         def insert(db: sqlite3.Connection) -> None:
             db.executemany("INSERT INTO outbox (bot, queued_at, message) VALUES (?, ?, ?)", rows)
 
-        await sqlite_file.run(self.path, insert)
+        await storage.run_once(self.path, insert)
         return len(messages)
 
     async def drain(self, deliver: Deliver) -> int:
         async with self._draining:
             sent = 0
             while True:
-                rows = await sqlite_file.run(self.path, self._oldest)
+                rows = await storage.run_once(self.path, self._oldest)
                 if not rows:
                     return sent
                 for row_id, raw in rows:
                     await deliver(OutboundMessage.model_validate_json(raw))
                     sent += 1
-                    await sqlite_file.run(self.path, _deleter(row_id))
+                    await storage.run_once(self.path, _deleter(row_id))
 
     async def drain_forever(self, deliver: Deliver, *, interval: float = 10.0) -> None:
         await drain_periodically(self, deliver, interval=interval)

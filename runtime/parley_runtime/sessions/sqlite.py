@@ -6,22 +6,18 @@ processes sharing the file cannot interleave. Expiry uses the injected wall cloc
 process) and expired rows are skipped on read and deleted by the next append.
 """
 
-import asyncio
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
 
 from parley_runtime.core import budget
 from parley_runtime.core.chat import ChatMessage
 from parley_runtime.core.protocols import SessionKey
 from parley_runtime.sessions import codec, errors
+from parley_runtime.storage import sqlite as storage
 
 __all__ = ["SqliteSessionStore"]
-
-_T = TypeVar("_T")
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS parley_sessions (
@@ -50,47 +46,24 @@ _UPSERT = (
     " ON CONFLICT (bot, platform, chat_id, user_id)"
     " DO UPDATE SET messages = excluded.messages, expires_at = excluded.expires_at"
 )
-_BUSY_TIMEOUT_SECONDS = 5.0
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(
-            path, timeout=_BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
-        )
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        for statement in _SCHEMA:
-            connection.execute(statement)
-    except (OSError, sqlite3.Error) as error:
-        raise errors.SessionError(f"cannot open session database {path}: {error}") from None
-    return connection
 
 
 class SqliteSessionStore:
     """Sessions in a local SQLite file; build it with `await SqliteSessionStore.open(path)`."""
 
     def __init__(self, connection: sqlite3.Connection, *, clock: Callable[[], float] = time.time) -> None:
-        self._connection = connection
+        self._db = storage.SharedConnection(
+            connection, closed=lambda: errors.SessionError("session store is closed")
+        )
         self._clock = clock
-        self._lock = threading.Lock()
-        self._closed = False
 
     @classmethod
     async def open(cls, path: Path, *, clock: Callable[[], float] = time.time) -> "SqliteSessionStore":
         """Open (creating if needed) the database file; `clock` returns wall-clock seconds."""
-        return cls(await asyncio.to_thread(_connect, path), clock=clock)
-
-    async def _run(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
-        if self._closed:
-            raise errors.SessionError("session store is closed")
-
-        def locked() -> _T:
-            with self._lock:
-                return work(self._connection)
-
-        return await asyncio.to_thread(locked)
+        connection = await storage.open_wal(
+            path, _SCHEMA, fail=lambda reason: errors.SessionError(f"cannot open session database {reason}")
+        )
+        return cls(connection, clock=clock)
 
     async def load(self, key: SessionKey) -> list[ChatMessage]:
         now = self._clock()
@@ -99,7 +72,7 @@ class SqliteSessionStore:
             row = connection.execute(_SELECT_LIVE, (*key, now)).fetchone()
             return None if row is None else str(row[0])
 
-        return codec.decode_history(await self._run(read))
+        return codec.decode_history(await self._db.run(read))
 
     async def append(
         self,
@@ -114,15 +87,10 @@ class SqliteSessionStore:
         new = list(messages)
 
         def write(connection: sqlite3.Connection) -> None:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
+            with storage.immediate(connection):
                 _append_locked(connection, key, new, now, max_turns, max_tokens, ttl_seconds)
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
 
-        await self._run(write)
+        await self._db.run(write)
 
     async def store_many(self, items: Sequence[tuple[SessionKey, Sequence[ChatMessage], float]]) -> None:
         """Replace whole histories (empty = delete) with their absolute expiry, in one transaction."""
@@ -133,37 +101,24 @@ class SqliteSessionStore:
         now = self._clock()
 
         def write(connection: sqlite3.Connection) -> None:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
+            with storage.immediate(connection):
                 connection.execute(_PURGE, (now,))
                 for key, encoded, expires_at in rows:
                     if encoded is None or expires_at <= now:
                         connection.execute(_DELETE, tuple(key))
                     else:
                         connection.execute(_UPSERT, (*key, encoded, expires_at))
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
 
-        await self._run(write)
+        await self._db.run(write)
 
     async def clear(self, key: SessionKey) -> None:
         def delete(connection: sqlite3.Connection) -> None:
             connection.execute(_DELETE, tuple(key))
 
-        await self._run(delete)
+        await self._db.run(delete)
 
     async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-
-        def shut() -> None:
-            with self._lock:
-                self._connection.close()
-
-        await asyncio.to_thread(shut)
+        await self._db.close()
 
 
 def _append_locked(

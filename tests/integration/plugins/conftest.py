@@ -1,11 +1,13 @@
 """Factories for plugin integration tests: a real HTTP client, real metrics, real messages."""
 
+import functools
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
 
+import factories
 from parley_runtime.config.models import PluginSpec
 from parley_runtime.core.messages import InboundMessage
 from parley_runtime.observability.metrics import Metrics
@@ -37,19 +39,7 @@ def metrics() -> Metrics:
 
 @pytest.fixture
 def make_message() -> Callable[..., InboundMessage]:
-    def make(text: str = "hello", **overrides: Any) -> InboundMessage:
-        fields: dict[str, Any] = {
-            "bot": "helpdesk",
-            "platform": "http",
-            "binding": "helpdesk-http",
-            "event_id": "ev-1",
-            "chat_id": "chat-1",
-            "user_id": "user-1",
-            "text": text,
-        }
-        return InboundMessage(**{**fields, **overrides})
-
-    return make
+    return functools.partial(factories.make_inbound, platform="http")
 
 
 @pytest.fixture

@@ -1,11 +1,13 @@
 """Factories for plugin tests: real services, messages, metrics and hosts (no mocks)."""
 
+import functools
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
 
+import factories
 from parley_runtime.core.messages import InboundMessage
 from parley_runtime.observability.metrics import Metrics
 from parley_runtime.plugins.api import Plugin, PluginServices
@@ -50,19 +52,7 @@ def metrics() -> Metrics:
 
 @pytest.fixture
 def make_message() -> Callable[..., InboundMessage]:
-    def make(text: str = "hello", **overrides: Any) -> InboundMessage:
-        fields: dict[str, Any] = {
-            "bot": "helpdesk",
-            "platform": "telegram",
-            "binding": "helpdesk-telegram",
-            "event_id": "ev-1",
-            "chat_id": "chat-1",
-            "user_id": "user-1",
-            "text": text,
-        }
-        return InboundMessage(**{**fields, **overrides})
-
-    return make
+    return functools.partial(factories.make_inbound, platform="telegram")
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 import email.utils
 import time
+from typing import Any
 
 import httpx
 
@@ -31,17 +32,32 @@ def error_for_status(platform: str, response: httpx.Response) -> SendError | Non
     return PermanentSendError(platform, what)
 
 
-async def post_json(
-    platform: str, http: httpx.AsyncClient, url: str, payload: object, **kwargs: object
+async def request(
+    platform: str, http: httpx.AsyncClient, method: str, url: str, **kwargs: Any
 ) -> httpx.Response:
-    """POST JSON; transport failures become retryable errors, bad statuses are raised by kind."""
+    """Send one request; a timeout or a broken connection becomes a retryable error, the answer is
+    returned whatever its status (some platforms put the verdict in the body of a 4xx)."""
     try:
-        response = await http.post(url, json=payload, **kwargs)  # type: ignore[arg-type]
+        return await http.request(method, url, **kwargs)
     except httpx.TimeoutException:
         raise RetryableSendError(platform, "timeout") from None
     except httpx.TransportError as exc:
         raise RetryableSendError(platform, f"connection error: {type(exc).__name__}") from None
+
+
+async def request_ok(
+    platform: str, http: httpx.AsyncClient, method: str, url: str, **kwargs: Any
+) -> httpx.Response:
+    """`request`, with a bad status raised by kind."""
+    response = await request(platform, http, method, url, **kwargs)
     error = error_for_status(platform, response)
     if error is not None:
         raise error
     return response
+
+
+async def post_json(
+    platform: str, http: httpx.AsyncClient, url: str, payload: object, **kwargs: Any
+) -> httpx.Response:
+    """POST JSON; transport failures become retryable errors, bad statuses are raised by kind."""
+    return await request_ok(platform, http, "POST", url, json=payload, **kwargs)

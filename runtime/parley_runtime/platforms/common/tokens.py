@@ -1,7 +1,10 @@
-"""Access-token caching with refresh ahead of expiry and a single in-flight fetch."""
+"""Access-token caching with refresh ahead of expiry and a single in-flight fetch, and the shared rule for
+a token the platform refuses early: forget it, fetch a new one, try once more."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
+
+from parley_runtime.platforms.errors import PermanentSendError
 
 
 class TokenCache:
@@ -37,3 +40,29 @@ class TokenCache:
     def invalidate(self) -> None:
         """Forget the token (the platform said it is invalid before its expiry)."""
         self._token = None
+
+
+class TokenRejected(Exception):
+    """The platform refused the access token; raised by a send so `send_with_token` fetches a new one."""
+
+
+async def send_with_token(
+    tokens: TokenCache,
+    send: Callable[[str], Awaitable[None]],
+    *,
+    platform: str,
+    what: str = "access token",
+) -> None:
+    """Run `send` with the cached token; when it raises TokenRejected, again once with a fresh token.
+
+    Tokens go stale early (another replica fetched a new one, the platform revoked it), so one retry is
+    worth it; a second refusal means the credentials are wrong and retrying the message cannot help.
+    """
+    for attempt in range(2):
+        try:
+            await send(await tokens.get())
+            return
+        except TokenRejected:
+            tokens.invalidate()
+            if attempt:
+                raise PermanentSendError(platform, f"{what} rejected twice") from None

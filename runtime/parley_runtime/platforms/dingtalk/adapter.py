@@ -7,14 +7,10 @@ from parley_runtime.config.platforms import DingTalkSettings
 from parley_runtime.core.messages import InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
+from parley_runtime.platforms.common import webhook
 from parley_runtime.platforms.dingtalk import client, convert, crypto, reply, stream
 
 REQUIRED = ("appKey", "appSecret")
-
-
-def _error(status: int, message: str, reason: str = "") -> WebhookResult:
-    body = json.dumps({"error": message}).encode()
-    return WebhookResult(status=status, body=body, rejected=bool(reason), reason=reason)
 
 
 class DingTalkAdapter:
@@ -32,20 +28,20 @@ class DingTalkAdapter:
 
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
         if request.method != "POST":
-            return _error(405, "method not allowed")
+            return webhook.error(405, "method not allowed")
         timestamp, sign = request.headers.get("timestamp", ""), request.headers.get("sign", "")
         if not (timestamp and sign):
-            return _error(401, "timestamp and sign headers are required", "bad-signature")
+            return webhook.error(401, "timestamp and sign headers are required", "bad-signature")
         if not crypto.fresh(timestamp, self._ctx.clock() * 1000):
-            return _error(401, "timestamp outside the one-hour window", "stale-timestamp")
+            return webhook.error(401, "timestamp outside the one-hour window", "stale-timestamp")
         if not crypto.sign_ok(sign, timestamp, self._secret):
-            return _error(401, "signature mismatch", "bad-signature")
+            return webhook.error(401, "signature mismatch", "bad-signature")
         try:
             payload: Any = json.loads(request.body)
         except (ValueError, RecursionError):
-            return _error(400, "body is not JSON")
+            return webhook.error(400, "body is not JSON")
         if not isinstance(payload, dict):
-            return _error(400, "body is not a JSON object")
+            return webhook.error(400, "body is not a JSON object")
         message = convert.to_inbound(
             payload,
             bot=self._ctx.bot,
@@ -62,9 +58,7 @@ class DingTalkAdapter:
 
 def create(ctx: AdapterContext) -> DingTalkAdapter | stream.DingTalkStreamConnection:
     creds = ctx.credentials
-    missing = [key for key in REQUIRED if not creds.get(key)]
-    if missing:
-        raise ValueError(f"dingtalk binding {ctx.binding}: credentials missing {', '.join(missing)}")
+    webhook.require_credentials(creds, REQUIRED, platform="dingtalk", binding=ctx.binding)
     settings = ctx.settings
     if not isinstance(settings, DingTalkSettings):
         settings = DingTalkSettings(api_base=settings.api_base)

@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from parley_runtime.platforms.common.http import error_for_status
-from parley_runtime.platforms.common.tokens import TokenCache
+from parley_runtime.platforms.common import http as common_http
+from parley_runtime.platforms.common import tokens as common_tokens
 from parley_runtime.platforms.errors import PermanentSendError, RetryableSendError
 
 PLATFORM = "dingtalk"
@@ -15,23 +15,6 @@ DEFAULT_API_BASE = "https://api.dingtalk.com"
 MAX_CHARS = 5000  # no official limit found; keeps messages readable and well under any size cap
 EXPIRY_MARGIN_MS = 5_000
 RETRYABLE_ERRCODES = frozenset({-1, 130101})  # system busy; "send too fast"
-
-
-class _TokenRejected(Exception):
-    pass
-
-
-def split_chars(text: str, limit: int = MAX_CHARS) -> list[str]:
-    """Chunks of at most `limit` characters, breaking after a newline when one is near the end."""
-    chunks: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = rest.rfind("\n", 0, limit)
-        cut = cut + 1 if cut > limit // 2 else limit
-        chunks.append(rest[:cut])
-        rest = rest[cut:]
-    chunks.append(rest)
-    return [c for c in chunks if c.strip()] or [text[:1] or " "]
 
 
 def session_payload(text: str, *, markdown: bool) -> dict[str, Any]:
@@ -52,12 +35,7 @@ def openapi_message(text: str, *, markdown: bool) -> tuple[str, str]:
 async def _post(
     http: httpx.AsyncClient, url: str, payload: dict[str, Any], headers: dict[str, str] | None = None
 ) -> tuple[httpx.Response, Any]:
-    try:
-        response = await http.post(url, json=payload, headers=headers)
-    except httpx.TimeoutException:
-        raise RetryableSendError(PLATFORM, "timeout") from None
-    except httpx.TransportError as exc:
-        raise RetryableSendError(PLATFORM, f"connection error: {type(exc).__name__}") from None
+    response = await common_http.request(PLATFORM, http, "POST", url, json=payload, headers=headers)
     try:
         body = response.json()
     except ValueError:
@@ -80,7 +58,7 @@ class DingTalkClient:
         self._app_key = app_key
         self._secret = app_secret
         self.base = (api_base or DEFAULT_API_BASE).rstrip("/")
-        self.tokens = TokenCache(self._fetch_token, clock)
+        self.tokens = common_tokens.TokenCache(self._fetch_token, clock)
 
     def __repr__(self) -> str:
         return f"DingTalkClient(app_key={self._app_key!r})"
@@ -88,7 +66,7 @@ class DingTalkClient:
     async def to_session(self, webhook: str, text: str, *, markdown: bool) -> None:
         """Reply through the sessionWebhook of the inbound message (no token needed)."""
         response, body = await _post(self._http, webhook, session_payload(text, markdown=markdown))
-        error = error_for_status(PLATFORM, response)
+        error = common_http.error_for_status(PLATFORM, response)
         if error is not None:
             raise error
         code = body.get("errcode", 0) if isinstance(body, dict) else 0
@@ -100,7 +78,7 @@ class DingTalkClient:
     async def _fetch_token(self) -> tuple[str, float]:
         url = f"{self.base}/v1.0/oauth2/accessToken"
         response, body = await _post(self._http, url, {"appKey": self._app_key, "appSecret": self._secret})
-        error = error_for_status(PLATFORM, response)
+        error = common_http.error_for_status(PLATFORM, response)
         if error is not None:
             raise error
         if not isinstance(body, dict) or not isinstance(body.get("accessToken"), str):
@@ -109,16 +87,15 @@ class DingTalkClient:
 
     async def robot_send(self, path: str, payload: dict[str, Any]) -> None:
         """POST to a robot OpenAPI path with the cached token; a rejected token is re-fetched once."""
-        for attempt in range(2):
-            headers = {"x-acs-dingtalk-access-token": await self.tokens.get()}
+
+        async def post(token: str) -> None:
+            headers = {"x-acs-dingtalk-access-token": token}
             response, body = await _post(self._http, f"{self.base}{path}", payload, headers)
             code = body.get("code") if isinstance(body, dict) else None
             if response.status_code == 401 or code == "InvalidAuthentication":
-                self.tokens.invalidate()
-                if attempt:
-                    raise PermanentSendError(PLATFORM, "access token rejected twice")
-                continue
-            error = error_for_status(PLATFORM, response)
+                raise common_tokens.TokenRejected
+            error = common_http.error_for_status(PLATFORM, response)
             if error is not None:
                 raise error
-            return
+
+        await common_tokens.send_with_token(self.tokens, post, platform=PLATFORM)

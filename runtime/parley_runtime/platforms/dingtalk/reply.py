@@ -3,6 +3,7 @@
 from collections.abc import Callable
 
 from parley_runtime.core.messages import OutboundMessage
+from parley_runtime.platforms.common import text as common_text
 from parley_runtime.platforms.dingtalk import client
 from parley_runtime.platforms.errors import PermanentSendError
 
@@ -16,7 +17,7 @@ async def deliver(
 ) -> None:
     ctx = message.inbound.reply_context
     markdown = message.format == "markdown"
-    chunks = client.split_chars(message.text)
+    chunks = common_text.split_chars(message.text, client.MAX_CHARS)
     webhook, expires = ctx.get("session_webhook"), ctx.get("session_webhook_expires_ms")
     live = isinstance(expires, int) and clock() * 1000 + client.EXPIRY_MARGIN_MS < expires
     if isinstance(webhook, str) and webhook and live:

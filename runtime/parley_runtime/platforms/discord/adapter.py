@@ -6,7 +6,7 @@ from parley_runtime.config.platforms import DiscordSettings
 from parley_runtime.core.messages import OutboundMessage
 from parley_runtime.core.protocols import WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
-from parley_runtime.platforms.common import ed25519
+from parley_runtime.platforms.common import ed25519, webhook
 from parley_runtime.platforms.discord import client, convert, text
 from parley_runtime.platforms.errors import PermanentSendError
 
@@ -15,11 +15,6 @@ __all__ = ["DiscordAdapter", "create"]
 PONG = b'{"type": 1}'
 DEFERRED_CHANNEL_MESSAGE = b'{"type": 5}'  # "thinking…", edited by send() within 15 minutes
 DEFERRED_UPDATE = b'{"type": 6}'  # acknowledges components/modals the bot does not handle
-
-
-def _error(status: int, error: str, reason: str = "") -> WebhookResult:
-    body = json.dumps({"error": error}).encode()
-    return WebhookResult(status=status, body=body, rejected=bool(reason), reason=reason)
 
 
 def _public_key(hex_key: str) -> bytes:
@@ -43,18 +38,18 @@ class DiscordAdapter:
 
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
         if request.method.upper() != "POST":
-            return _error(405, "use POST")
+            return webhook.error(405, "use POST")
         headers = {k.lower(): v for k, v in request.headers.items()}
         timestamp = headers.get("x-signature-timestamp", "")
         signed = timestamp.encode() + request.body
         if not ed25519.verify_hex(self._public_key, signed, headers.get("x-signature-ed25519", "")):
-            return _error(401, "invalid request signature", reason="bad-signature")
+            return webhook.error(401, "invalid request signature", reason="bad-signature")
         try:
             interaction = json.loads(request.body)
         except (UnicodeDecodeError, ValueError):
-            return _error(400, "body is not valid JSON")
+            return webhook.error(400, "body is not valid JSON")
         if not isinstance(interaction, dict) or not isinstance(interaction.get("type"), int):
-            return _error(400, "body is not an interaction")
+            return webhook.error(400, "body is not an interaction")
         kind = interaction["type"]
         if kind == convert.PING:
             return WebhookResult(body=PONG)
@@ -72,7 +67,7 @@ class DiscordAdapter:
                 received_at=self._ctx.clock(),
             )
         except convert.BadInteraction as exc:
-            return _error(400, str(exc))
+            return webhook.error(400, str(exc))
         if message is None:
             body = json.dumps(
                 {"type": 4, "data": {"content": "This command has no text to answer.", "flags": 64}}

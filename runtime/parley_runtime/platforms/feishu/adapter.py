@@ -8,16 +8,13 @@ from parley_runtime.config.platforms import FeishuSettings
 from parley_runtime.core.messages import InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
+from parley_runtime.platforms.common import text as common_text
+from parley_runtime.platforms.common import webhook
 from parley_runtime.platforms.errors import PermanentSendError
 from parley_runtime.platforms.feishu import client, convert, crypto
 
 REQUIRED = ("appId", "appSecret", "verificationToken")
 _OK = b'{"msg":"success"}'
-
-
-def _error(status: int, message: str, reason: str = "") -> WebhookResult:
-    body = json.dumps({"error": message}).encode()
-    return WebhookResult(status=status, body=body, rejected=bool(reason), reason=reason)
 
 
 def _load_object(raw: bytes | str) -> dict[str, Any] | None:
@@ -57,32 +54,32 @@ class FeishuAdapter:
 
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
         if request.method != "POST":
-            return _error(405, "method not allowed")
+            return webhook.error(405, "method not allowed")
         payload = _load_object(request.body)
         if payload is None:
-            return _error(400, "body is not a JSON object")
+            return webhook.error(400, "body is not a JSON object")
         if "encrypt" in payload:
             if self._encrypt_key is None or not isinstance(payload["encrypt"], str):
-                return _error(400, "encrypted event but no encryptKey is configured")
+                return webhook.error(400, "encrypted event but no encryptKey is configured")
             try:
                 payload = _load_object(crypto.decrypt(self._encrypt_key, payload["encrypt"]))
             except crypto.FeishuCryptoError:
-                return _error(400, "encrypt does not decrypt with the configured encryptKey")
+                return webhook.error(400, "encrypt does not decrypt with the configured encryptKey")
             if payload is None:
-                return _error(400, "decrypted event is not a JSON object")
+                return webhook.error(400, "decrypted event is not a JSON object")
         env = convert.envelope(payload)
         # As the official SDK: the token is required unless a signature protects the request.
         if (
             self._encrypt_key is None or env.event_type == "url_verification" or env.token is not None
         ) and not (env.token is not None and hmac.compare_digest(env.token.encode(), self._token.encode())):
-            return _error(401, "verification token mismatch", "bad-token")
+            return webhook.error(401, "verification token mismatch", "bad-token")
         if env.event_type == "url_verification":
             challenge = payload.get("challenge")
             if not isinstance(challenge, str):
-                return _error(400, "challenge is missing")
+                return webhook.error(400, "challenge is missing")
             return WebhookResult(status=200, body=json.dumps({"challenge": challenge}).encode())
         if self._encrypt_key is not None and not _signature_ok(request, self._encrypt_key):
-            return _error(401, "signature mismatch", "bad-signature")
+            return webhook.error(401, "signature mismatch", "bad-signature")
         message = convert.to_inbound(
             payload,
             bot=self._ctx.bot,
@@ -97,7 +94,7 @@ class FeishuAdapter:
         ctx = message.inbound.reply_context
         markdown = message.format == "markdown"
         limit = client.POST_CHUNK_BYTES if markdown else client.TEXT_CHUNK_BYTES
-        for index, chunk in enumerate(client.split_utf8(message.text, limit)):
+        for index, chunk in enumerate(common_text.split_utf8(message.text, limit)):
             msg_type, content = client.message_body(chunk, markdown=markdown)
             uuid = client.idempotency_uuid(message.inbound.binding, message.inbound.event_id, index)
             message_id = ctx.get("message_id")
@@ -115,9 +112,7 @@ class FeishuAdapter:
 
 def create(ctx: AdapterContext) -> FeishuAdapter:
     creds = ctx.credentials
-    missing = [key for key in REQUIRED if not creds.get(key)]
-    if missing:
-        raise ValueError(f"{ctx.platform} binding {ctx.binding}: credentials missing {', '.join(missing)}")
+    webhook.require_credentials(creds, REQUIRED, platform=ctx.platform, binding=ctx.binding)
     settings = ctx.settings
     if not isinstance(settings, FeishuSettings):
         settings = FeishuSettings(api_base=settings.api_base)

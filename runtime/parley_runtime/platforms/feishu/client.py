@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from parley_runtime.platforms.common.http import error_for_status, retry_after_seconds
-from parley_runtime.platforms.common.tokens import TokenCache
+from parley_runtime.platforms.common import http as common_http
+from parley_runtime.platforms.common import tokens as common_tokens
 from parley_runtime.platforms.errors import PermanentSendError, RetryableSendError
 
 FEISHU_API_BASE = "https://open.feishu.cn"
@@ -20,34 +20,6 @@ POST_CHUNK_BYTES = 7_000
 TOKEN_REJECTED = frozenset({99991661, 99991663, 99991664, 99991665, 99991668})
 RATE_LIMITED = frozenset({99991400})
 _MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-
-
-class _TokenRejected(Exception):
-    pass
-
-
-def split_utf8(text: str, limit: int) -> list[str]:
-    """Chunks of at most `limit` UTF-8 bytes, breaking after a newline when one is near the end."""
-    chunks: list[str] = []
-    current: list[str] = []
-    size = 0
-    for char in text:
-        width = len(char.encode())
-        if size + width > limit and current:
-            piece = "".join(current)
-            cut = piece.rfind("\n")
-            if cut > len(piece) // 2:
-                chunks.append(piece[: cut + 1])
-                current = [piece[cut + 1 :]]
-                size = len(current[0].encode())
-            else:
-                chunks.append(piece)
-                current, size = [], 0
-        current.append(char)
-        size += width
-    if current:
-        chunks.append("".join(current))
-    return [c for c in chunks if c.strip()] or [text[:1] or " "]
 
 
 def message_body(text: str, *, markdown: bool) -> tuple[str, str]:
@@ -80,7 +52,7 @@ class FeishuClient:
         self._secret = app_secret
         default = LARK_API_BASE if platform == "lark" else FEISHU_API_BASE
         self._base = (api_base or default).rstrip("/")
-        self.tokens = TokenCache(self._fetch_token, clock)
+        self.tokens = common_tokens.TokenCache(self._fetch_token, clock)
 
     def __repr__(self) -> str:
         return f"FeishuClient(app_id={self._app_id!r}, base={self._base!r})"
@@ -93,12 +65,9 @@ class FeishuClient:
         *,
         params: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        try:
-            response = await self._http.post(url, json=payload, headers=headers, params=params)
-        except httpx.TimeoutException:
-            raise RetryableSendError(self._platform, "timeout") from None
-        except httpx.TransportError as exc:
-            raise RetryableSendError(self._platform, f"connection error: {type(exc).__name__}") from None
+        response = await common_http.request(
+            self._platform, self._http, "POST", url, json=payload, headers=headers, params=params
+        )
         try:
             body = response.json()
         except ValueError:
@@ -106,12 +75,12 @@ class FeishuClient:
         code = body.get("code") if isinstance(body, dict) else None
         # Feishu answers token and rate problems with a 4xx *and* a code: the code decides.
         if code in TOKEN_REJECTED:
-            raise _TokenRejected
+            raise common_tokens.TokenRejected
         if code in RATE_LIMITED:
             raise RetryableSendError(
-                self._platform, f"code {code}", retry_after=retry_after_seconds(response)
+                self._platform, f"code {code}", retry_after=common_http.retry_after_seconds(response)
             )
-        error = error_for_status(self._platform, response)
+        error = common_http.error_for_status(self._platform, response)
         if error is not None:
             raise error
         if not isinstance(body, dict):
@@ -124,7 +93,7 @@ class FeishuClient:
         url = f"{self._base}/open-apis/auth/v3/tenant_access_token/internal"
         try:
             body = await self._call(url, {"app_id": self._app_id, "app_secret": self._secret})
-        except _TokenRejected:
+        except common_tokens.TokenRejected:
             raise PermanentSendError(self._platform, "app credentials rejected") from None
         token = body.get("tenant_access_token")
         if not isinstance(token, str):
@@ -134,15 +103,12 @@ class FeishuClient:
     async def _authorized(
         self, url: str, payload: dict[str, Any], params: dict[str, str] | None = None
     ) -> None:
-        for attempt in range(2):
-            headers = {"Authorization": f"Bearer {await self.tokens.get()}"}
-            try:
-                await self._call(url, payload, headers, params=params)
-                return
-            except _TokenRejected:
-                self.tokens.invalidate()
-                if attempt:
-                    raise PermanentSendError(self._platform, "tenant access token rejected twice") from None
+        async def post(token: str) -> None:
+            await self._call(url, payload, {"Authorization": f"Bearer {token}"}, params=params)
+
+        await common_tokens.send_with_token(
+            self.tokens, post, platform=self._platform, what="tenant access token"
+        )
 
     async def reply(
         self, message_id: str, msg_type: str, content: str, uuid: str, *, in_thread: bool

@@ -1,5 +1,7 @@
-"""Splitting long replies for QQ through OneBot (pure). QQ documents no limit; very long messages are
-refused or folded by the client, so replies are cut into 3000-character chunks at a line break or space."""
+"""QQ's reply size through OneBot (pure). QQ documents no limit; very long messages are refused or
+folded by the client, so replies are cut into 3000-character chunks at a line break or space."""
+
+from parley_runtime.platforms.common import text as common_text
 
 __all__ = ["MESSAGE_LIMIT", "split_text"]
 
@@ -7,18 +9,4 @@ MESSAGE_LIMIT = 3000
 
 
 def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    chunks: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = window.rfind("\n")
-        if cut <= limit // 2:
-            cut = window.rfind(" ")
-        if cut <= limit // 2:
-            chunks.append(window)
-            rest = rest[limit:]
-        else:
-            chunks.append(window[:cut])
-            rest = rest[cut + 1 :]
-    chunks.append(rest)
-    return [chunk for chunk in chunks if chunk.strip()]
+    return common_text.split_text(text, limit)

@@ -7,6 +7,7 @@ from parley_runtime.config.platforms import QQSettings
 from parley_runtime.core.messages import OutboundMessage
 from parley_runtime.core.protocols import WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
+from parley_runtime.platforms.common import webhook
 from parley_runtime.platforms.errors import PermanentSendError
 from parley_runtime.platforms.qq import client, convert, crypto, text
 
@@ -15,11 +16,6 @@ __all__ = ["QQAdapter", "create"]
 OP_DISPATCH, OP_ACK, OP_VALIDATION = 0, 12, 13
 ACK = b'{"op": 12}'
 _SEQ_MEMORY = 4096
-
-
-def _error(status: int, error: str, reason: str = "") -> WebhookResult:
-    body = json.dumps({"error": error}).encode()
-    return WebhookResult(status=status, body=body, rejected=bool(reason), reason=reason)
 
 
 class QQAdapter:
@@ -45,27 +41,27 @@ class QQAdapter:
 
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
         if request.method.upper() != "POST":
-            return _error(405, "use POST")
+            return webhook.error(405, "use POST")
         headers = {k.lower(): v for k, v in request.headers.items()}
         timestamp, signature = (
             headers.get("x-signature-timestamp", ""),
             headers.get("x-signature-ed25519", ""),
         )
         if not crypto.verify(self._public, timestamp, request.body, signature):
-            return _error(401, "invalid request signature", reason="bad-signature")
+            return webhook.error(401, "invalid request signature", reason="bad-signature")
         try:
             payload = json.loads(request.body)
         except (UnicodeDecodeError, ValueError):
-            return _error(400, "body is not valid JSON")
+            return webhook.error(400, "body is not valid JSON")
         if not isinstance(payload, dict) or not isinstance(payload.get("op"), int):
-            return _error(400, "body is not a QQ payload")
+            return webhook.error(400, "body is not a QQ payload")
         op, data = payload["op"], payload.get("d")
         if op == OP_VALIDATION:
             if not isinstance(data, dict):
-                return _error(400, "op 13 without d")
+                return webhook.error(400, "op 13 without d")
             plain, event_ts = data.get("plain_token"), data.get("event_ts")
             if not isinstance(plain, str) or not isinstance(event_ts, str):
-                return _error(400, "op 13 without plain_token/event_ts")
+                return webhook.error(400, "op 13 without plain_token/event_ts")
             answer = {
                 "plain_token": plain,
                 "signature": crypto.sign_validation(self._secret, event_ts, plain),
@@ -82,7 +78,7 @@ class QQAdapter:
                 received_at=self._ctx.clock(),
             )
         except convert.BadPayload as exc:
-            return _error(400, str(exc))
+            return webhook.error(400, str(exc))
         return WebhookResult(body=ACK, events=() if message is None else (message,))
 
     def _next_seq(self, msg_id: str, floor: int) -> int:

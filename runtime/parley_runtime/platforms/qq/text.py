@@ -1,6 +1,8 @@
 """Splitting replies for QQ (pure). QQ allows at most 5 passive replies per inbound message, so a reply
 is cut into at most `MAX_REPLIES` chunks of `CHUNK_CHARS` characters; the last one is truncated."""
 
+from parley_runtime.platforms.common import text as common_text
+
 __all__ = ["CHUNK_CHARS", "MAX_REPLIES", "split_text"]
 
 CHUNK_CHARS = 2000
@@ -17,11 +19,8 @@ def split_text(text: str, limit: int = CHUNK_CHARS, max_chunks: int = MAX_REPLIE
         if len(chunks) == max_chunks - 1:
             chunks.append(rest[: limit - 1] + "…")
             break
-        window = rest[:limit]
-        cut = window.rfind("\n")
-        if cut <= limit // 2:
-            cut = window.rfind(" ")
-        cut = cut if cut > limit // 2 else limit
+        cut = common_text.break_index(rest[:limit], "\n ")
+        cut = cut if cut >= 0 else limit
         chunks.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     return chunks

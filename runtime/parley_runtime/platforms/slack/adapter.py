@@ -7,16 +7,11 @@ from parley_runtime.config.platforms import SlackSettings
 from parley_runtime.core.messages import OutboundMessage
 from parley_runtime.core.protocols import WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
+from parley_runtime.platforms.common import webhook
 from parley_runtime.platforms.errors import PermanentSendError
 from parley_runtime.platforms.slack import client, convert, crypto, text
 
 __all__ = ["SlackAdapter", "create"]
-
-
-def _error(status: int, error: str, reason: str = "") -> WebhookResult:
-    return WebhookResult(
-        status=status, body=json.dumps({"error": error}).encode(), rejected=bool(reason), reason=reason
-    )
 
 
 class SlackAdapter:
@@ -33,7 +28,7 @@ class SlackAdapter:
 
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
         if request.method.upper() != "POST":
-            return _error(405, "use POST")
+            return webhook.error(405, "use POST")
         headers = {k.lower(): v for k, v in request.headers.items()}
         verdict = crypto.verify(
             self._secret,
@@ -43,18 +38,18 @@ class SlackAdapter:
             now=self._ctx.clock(),
         )
         if verdict is not crypto.Verdict.OK:
-            return _error(401, "request signature verification failed", reason=verdict.value)
+            return webhook.error(401, "request signature verification failed", reason=verdict.value)
         try:
             envelope = json.loads(request.body)
         except (UnicodeDecodeError, ValueError):
-            return _error(400, "body is not valid JSON (only the Events API is supported)")
+            return webhook.error(400, "body is not valid JSON (only the Events API is supported)")
         if not isinstance(envelope, dict):
-            return _error(400, "body must be a JSON object")
+            return webhook.error(400, "body must be a JSON object")
         kind = envelope.get("type")
         if kind == "url_verification":
             challenge = envelope.get("challenge")
             if not isinstance(challenge, str):
-                return _error(400, "url_verification without challenge")
+                return webhook.error(400, "url_verification without challenge")
             return WebhookResult(body=json.dumps({"challenge": challenge}).encode())
         if kind != "event_callback":
             return WebhookResult(body=b"{}")  # app_rate_limited notices and future envelope types
@@ -67,7 +62,7 @@ class SlackAdapter:
                 received_at=self._ctx.clock(),
             )
         except convert.BadEvent as exc:
-            return _error(400, str(exc))
+            return webhook.error(400, str(exc))
         return WebhookResult(body=b"{}", events=() if message is None else (message,))
 
     def _thread_ts(self, message: OutboundMessage) -> str | None:

@@ -1,26 +1,16 @@
 """WeChat MP adapter: GET echo, plain and safe-mode POST callbacks, customer-service replies."""
 
 import hmac
-import json
 from collections.abc import Mapping
 
 from parley_runtime.core.messages import InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
-from parley_runtime.platforms.common import wxcrypto
+from parley_runtime.platforms.common import webhook, wxcrypto
 from parley_runtime.platforms.errors import PermanentSendError
 from parley_runtime.platforms.wechat_mp import client, convert
 
 REQUIRED = ("appId", "appSecret", "token")
-
-
-def _error(status: int, message: str, reason: str = "") -> WebhookResult:
-    body = json.dumps({"error": message}).encode()
-    return WebhookResult(status=status, body=body, rejected=bool(reason), reason=reason)
-
-
-def _bad_signature() -> WebhookResult:
-    return _error(401, "signature mismatch", "bad-signature")
 
 
 class WeChatMpAdapter:
@@ -41,7 +31,7 @@ class WeChatMpAdapter:
             return self._verify_url(request.query)
         if request.method == "POST":
             return self._receive(request)
-        return _error(405, "method not allowed")
+        return webhook.error(405, "method not allowed")
 
     def _plain_signature_ok(self, q: Mapping[str, str]) -> bool:
         given, timestamp, nonce = (q.get(k, "") for k in ("signature", "timestamp", "nonce"))
@@ -53,9 +43,9 @@ class WeChatMpAdapter:
     def _verify_url(self, q: Mapping[str, str]) -> WebhookResult:
         echostr = q.get("echostr", "")
         if not (echostr and q.get("signature") and q.get("timestamp") and q.get("nonce")):
-            return _error(400, "signature, timestamp, nonce and echostr are required")
+            return webhook.error(400, "signature, timestamp, nonce and echostr are required")
         if not self._plain_signature_ok(q):
-            return _bad_signature()
+            return webhook.bad_signature()
         return WebhookResult(status=200, body=echostr.encode(), content_type="text/plain")
 
     def _receive(self, request: WebhookRequest) -> WebhookResult:
@@ -78,32 +68,32 @@ class WeChatMpAdapter:
 
     def _open_plain(self, request: WebhookRequest) -> dict[str, str] | WebhookResult:
         if not self._plain_signature_ok(request.query):
-            return _bad_signature()
+            return webhook.bad_signature()
         try:
             return wxcrypto.parse_xml(request.body)
         except wxcrypto.WxCryptError:
-            return _error(400, "body is not a WeChat XML message")
+            return webhook.error(400, "body is not a WeChat XML message")
 
     def _open_safe_mode(self, request: WebhookRequest) -> dict[str, str] | WebhookResult:
         if self._crypt is None:
-            return _error(400, "encrypted callback but no encodingAESKey is configured")
+            return webhook.error(400, "encrypted callback but no encodingAESKey is configured")
         try:
             outer = wxcrypto.parse_xml(request.body)
         except wxcrypto.WxCryptError:
-            return _error(400, "body is not a WeChat XML message")
+            return webhook.error(400, "body is not a WeChat XML message")
         encrypted = outer.get("Encrypt", "")
         if not encrypted:
-            return _error(400, "Encrypt is missing")
+            return webhook.error(400, "Encrypt is missing")
         q = request.query
         given, timestamp, nonce = (q.get(k, "") for k in ("msg_signature", "timestamp", "nonce"))
         if not (
             given and timestamp and nonce and self._crypt.signature_ok(given, timestamp, nonce, encrypted)
         ):
-            return _bad_signature()
+            return webhook.bad_signature()
         try:
             return wxcrypto.parse_xml(self._crypt.open(encrypted))
         except wxcrypto.WxCryptError:
-            return _error(400, "Encrypt does not decrypt to a message for this account")
+            return webhook.error(400, "Encrypt does not decrypt to a message for this account")
 
     async def send(self, message: OutboundMessage) -> None:
         # The customer-service API has no markdown; the text is sent as is.
@@ -115,9 +105,7 @@ class WeChatMpAdapter:
 
 def create(ctx: AdapterContext) -> WeChatMpAdapter:
     creds = ctx.credentials
-    missing = [key for key in REQUIRED if not creds.get(key)]
-    if missing:
-        raise ValueError(f"wechat-mp binding {ctx.binding}: credentials missing {', '.join(missing)}")
+    webhook.require_credentials(creds, REQUIRED, platform="wechat-mp", binding=ctx.binding)
     crypt = None
     if creds.get("encodingAESKey"):
         try:

@@ -1,25 +1,15 @@
 """WeCom adapter: GET URL verification, encrypted POST callbacks, replies through `message/send`."""
 
-import json
 from collections.abc import Mapping
 
 from parley_runtime.core.messages import InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
-from parley_runtime.platforms.common import wxcrypto
+from parley_runtime.platforms.common import webhook, wxcrypto
 from parley_runtime.platforms.errors import PermanentSendError
 from parley_runtime.platforms.wecom import client, convert
 
 REQUIRED = ("corpId", "agentId", "secret", "token", "encodingAESKey")
-
-
-def _error(status: int, message: str, reason: str = "") -> WebhookResult:
-    body = json.dumps({"error": message}).encode()
-    return WebhookResult(status=status, body=body, rejected=bool(reason), reason=reason)
-
-
-def _bad_signature() -> WebhookResult:
-    return _error(401, "signature mismatch", "bad-signature")
 
 
 class WeComAdapter:
@@ -34,20 +24,20 @@ class WeComAdapter:
             return self._verify_url(request.query)
         if request.method == "POST":
             return self._receive(request)
-        return _error(405, "method not allowed")
+        return webhook.error(405, "method not allowed")
 
     def _verify_url(self, q: Mapping[str, str]) -> WebhookResult:
         signature, timestamp, nonce, echostr = (
             q.get(k, "") for k in ("msg_signature", "timestamp", "nonce", "echostr")
         )
         if not (signature and timestamp and nonce and echostr):
-            return _error(400, "msg_signature, timestamp, nonce and echostr are required")
+            return webhook.error(400, "msg_signature, timestamp, nonce and echostr are required")
         if not self._crypt.signature_ok(signature, timestamp, nonce, echostr):
-            return _bad_signature()
+            return webhook.bad_signature()
         try:
             plain = self._crypt.open(echostr)
         except wxcrypto.WxCryptError:
-            return _bad_signature()  # signed by someone with our token but not for our corp
+            return webhook.bad_signature()  # signed by someone with our token but not for our corp
         # WeCom compares the body byte for byte: no quotes, no newline.
         return WebhookResult(status=200, body=plain, content_type="text/plain")
 
@@ -55,20 +45,20 @@ class WeComAdapter:
         try:
             outer = wxcrypto.parse_xml(request.body)
         except wxcrypto.WxCryptError:
-            return _error(400, "body is not a WeCom XML callback")
+            return webhook.error(400, "body is not a WeCom XML callback")
         encrypted = outer.get("Encrypt", "")
         if not encrypted:
-            return _error(400, "Encrypt is missing")
+            return webhook.error(400, "Encrypt is missing")
         q = request.query
         signature, timestamp, nonce = (q.get(k, "") for k in ("msg_signature", "timestamp", "nonce"))
         if not (signature and timestamp and nonce):
-            return _bad_signature()
+            return webhook.bad_signature()
         if not self._crypt.signature_ok(signature, timestamp, nonce, encrypted):
-            return _bad_signature()
+            return webhook.bad_signature()
         try:
             fields = wxcrypto.parse_xml(self._crypt.open(encrypted))
         except wxcrypto.WxCryptError:
-            return _error(400, "Encrypt does not decrypt to a callback for this corp")
+            return webhook.error(400, "Encrypt does not decrypt to a callback for this corp")
         message = convert.to_inbound(
             fields,
             bot=self._ctx.bot,
@@ -88,10 +78,8 @@ class WeComAdapter:
 
 
 def create(ctx: AdapterContext) -> WeComAdapter:
-    missing = [key for key in REQUIRED if not ctx.credentials.get(key)]
-    if missing:
-        raise ValueError(f"wecom binding {ctx.binding}: credentials missing {', '.join(missing)}")
     creds = ctx.credentials
+    webhook.require_credentials(creds, REQUIRED, platform="wecom", binding=ctx.binding)
     try:
         wxcrypto.aes_key(creds["encodingAESKey"])
     except wxcrypto.WxCryptError as exc:

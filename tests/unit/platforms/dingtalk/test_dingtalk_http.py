@@ -2,7 +2,6 @@
 signed/forged/stale requests, junk and fuzz."""
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from fakes.wechat_api import FakeClock, make_context
 from parley_runtime.core.protocols import WebhookRequest
 from parley_runtime.platforms.dingtalk import adapter as dingtalk
 from parley_runtime.platforms.dingtalk import convert, crypto
+from strategies import json_values
 
 DATA = Path(__file__).parents[3] / "data" / "dingtalk"
 VECTORS = json.loads((DATA / "vectors.json").read_text())
@@ -25,17 +25,6 @@ NOW_MS = 1_700_000_000_000
 
 def load(name: str) -> dict[str, Any]:
     return json.loads((DATA / name).read_text())
-
-
-def no_network(request: httpx.Request) -> httpx.Response:
-    raise AssertionError(f"network call during handle_webhook: {request.url.host}")
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    # Acks must be fast: any network call from handle_webhook fails the test.
-    async with httpx.AsyncClient(transport=httpx.MockTransport(no_network)) as client:
-        yield client
 
 
 def make(http: httpx.AsyncClient, **settings: Any) -> Any:
@@ -155,13 +144,6 @@ async def test_junk_signed_bodies_get_400(http: httpx.AsyncClient, body: bytes) 
 async def test_stream_binding_refuses_http(http: httpx.AsyncClient) -> None:
     result = await make(http, mode="stream").handle_webhook(signed((DATA / "group_text.json").read_bytes()))
     assert (result.status, result.events) == (404, ())
-
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-    max_leaves=20,
-)
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -5,7 +5,6 @@ import base64
 import hashlib
 import json
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,21 +20,11 @@ from lark_oapi.core.model import RawRequest
 from fakes.wechat_api import make_context
 from parley_runtime.core.protocols import WebhookRequest
 from parley_runtime.platforms.feishu import adapter as feishu
+from strategies import json_values
 
 DATA = Path(__file__).parents[3] / "data" / "feishu"
 KEY, TOKEN = "test key", "v-token-example"
 CREDS = {"appId": "cli_9f0example0000", "appSecret": "s", "verificationToken": TOKEN}
-
-
-def no_network(request: httpx.Request) -> httpx.Response:
-    raise AssertionError(f"network call during handle_webhook: {request.url.host}")
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    # Acks must be fast: any network call from handle_webhook fails the test.
-    async with httpx.AsyncClient(transport=httpx.MockTransport(no_network)) as client:
-        yield client
 
 
 def make(http: httpx.AsyncClient, *, encrypt: bool = True, platform: str = "feishu") -> feishu.FeishuAdapter:
@@ -192,13 +181,6 @@ async def test_ignored_events_ack_without_events(http: httpx.AsyncClient) -> Non
 
 async def test_get_is_405(http: httpx.AsyncClient) -> None:
     assert (await make(http).handle_webhook(WebhookRequest(method="GET"))).status == 405
-
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-    max_leaves=20,
-)
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -1,7 +1,6 @@
 """WeChat MP callbacks: doc vectors, wechatpy-produced plain and safe-mode requests, forgeries, junk."""
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -28,17 +27,6 @@ SAFE_CREDS = {
     "encodingAESKey": SAFE["encoding_aes_key"],
 }
 TEXT = (DATA / "text_message.xml").read_text()
-
-
-def no_network(request: httpx.Request) -> httpx.Response:
-    raise AssertionError(f"network call during handle_webhook: {request.url.host}")
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    # Acks must be fast: any network call from handle_webhook fails the test.
-    async with httpx.AsyncClient(transport=httpx.MockTransport(no_network)) as client:
-        yield client
 
 
 def make(http: httpx.AsyncClient, creds: dict[str, str]) -> mp.WeChatMpAdapter:

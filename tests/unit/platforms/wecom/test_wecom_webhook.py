@@ -1,7 +1,6 @@
 """WeCom callbacks: official vectors, wechatpy-produced requests, forgeries and junk."""
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +26,6 @@ CREDS = {
     "token": B["token"],
     "encodingAESKey": B["encoding_aes_key"],
 }
-
-
-def no_network(request: httpx.Request) -> httpx.Response:
-    raise AssertionError(f"network call during handle_webhook: {request.url.host}")
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    # Acks must be fast: any network call from handle_webhook fails the test.
-    async with httpx.AsyncClient(transport=httpx.MockTransport(no_network)) as client:
-        yield client
 
 
 def make(http: httpx.AsyncClient, **overrides: str) -> wecom.WeComAdapter:
