@@ -6,6 +6,7 @@ line and exit 2.
 
 import argparse
 import asyncio
+import gc
 import logging
 from collections.abc import Callable
 
@@ -17,10 +18,26 @@ from parley_runtime.observability import logs
 
 log = logging.getLogger("parley.server")
 
+GC_GEN0_THRESHOLD = 20_000
+
+
+def _tune_gc() -> None:
+    """Move start-up objects out of the collector's way and collect young objects less often.
+
+    A request allocates thousands of short-lived objects; with CPython's default threshold (700) the
+    collector runs every few requests and walks everything the app keeps alive, which shows up as
+    latency spikes at the p99. Frozen start-up objects are never scanned again.
+    """
+    gc.collect()
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
+
 
 async def _serve(cfg: bootstrap.RuntimeConfig) -> None:
     async with components.build(cfg) as comps:
         app = create_app(cfg, comps)
+        _tune_gc()
         config = uvicorn.Config(
             app,
             host=cfg.settings.host,
