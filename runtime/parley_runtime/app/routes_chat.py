@@ -15,9 +15,10 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.routing import Route
 
 from parley_runtime.app import chat_forward, errors
-from parley_runtime.app.state import components
+from parley_runtime.app.state import NotReady, components
 from parley_runtime.core.messages import InboundMessage, Track
 
 router = APIRouter()
@@ -148,3 +149,16 @@ async def chat(request: Request) -> Response:
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+async def guarded_chat(request: Request) -> Response:
+    """The chat API as served ahead of the middleware stack: it must answer every failure itself."""
+    try:
+        return await chat(request)
+    except NotReady:
+        return JSONResponse({"error": "not ready"}, status_code=503)
+
+
+# Served before FastAPI's middleware stack (`factory.ParleyApp`); the decorated route above stays
+# registered so that the OpenAPI document describes it.
+FAST_ROUTE = Route("/api/v1/chat", guarded_chat, methods=["POST"])
