@@ -69,6 +69,21 @@ def _transport_error(route: str, exc: httpx.HTTPError, timeout: float) -> errors
     return errors.RetryableError(route, f"connection error ({type(exc).__name__})")
 
 
+def _request(
+    url: str, payload: Mapping[str, Any], headers: Mapping[str, str], timeouts: httpx.Timeout
+) -> httpx.Request:
+    """A JSON POST built directly: merging the client's defaults (base URL, default headers, cookies)
+    in `AsyncClient.build_request` cost more CPU than the rest of the call, and provider URLs are
+    absolute (docs/benchmarks.md, "parley serve")."""
+    return httpx.Request(
+        "POST",
+        url,
+        headers={**headers, "content-type": "application/json"},
+        content=json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode(),
+        extensions={"timeout": timeouts.as_dict()},
+    )
+
+
 async def post_json(
     route: str,
     http: httpx.AsyncClient,
@@ -81,7 +96,7 @@ async def post_json(
 ) -> Any:
     """POST `payload` and return the decoded JSON answer."""
     try:
-        response = await http.post(url, json=payload, headers=headers, timeout=timeouts)
+        response = await http.send(_request(url, payload, headers, timeouts))
     except httpx.HTTPError as exc:
         raise _transport_error(route, exc, timeouts.read or 0.0) from None
     if response.status_code >= 300:
@@ -104,7 +119,7 @@ async def open_stream(
     secret: str | None,
 ) -> AsyncIterator[httpx.Response]:
     """A streaming POST whose status was checked; transport failures while reading are mapped too."""
-    request = http.build_request("POST", url, json=payload, headers=headers, timeout=timeouts)
+    request = _request(url, payload, headers, timeouts)
     try:
         response = await http.send(request, stream=True)
     except httpx.HTTPError as exc:
