@@ -37,7 +37,7 @@ WECOM = {
     "encodingAESKey": "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt",
 }
 PLATFORMS = ("telegram", "wecom")
-MAX_RATE = 6000  # requests built per second of load: more than one gateway process can ack
+MAX_RATE = 12_000  # requests built per second of load: more than one gateway process can ack
 Prepared = tuple[str, dict[str, str], bytes]  # query string, headers, body
 
 
