@@ -32,7 +32,7 @@ def _tune_gc() -> None:
     """
     gc.collect()
     gc.freeze()
-    _, gen1, gen2 = gc.get_threshold()
+    gen1 = gc.get_threshold()[1]
     gc.set_threshold(GC_GEN0_THRESHOLD, gen1, GC_GEN2_THRESHOLD)
 
 
