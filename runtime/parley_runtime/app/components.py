@@ -29,7 +29,7 @@ from parley_runtime.gateway.routing import RouteTable
 from parley_runtime.limits.memory import InProcessRateLimiter
 from parley_runtime.limits.redis import RedisDedupStore, RedisRateLimiter
 from parley_runtime.limits.sqlite import SqliteDedupStore
-from parley_runtime.llm.aiohttp_transport import AiohttpTransport
+from parley_runtime.llm.aiohttp_transport import SharedClient
 from parley_runtime.llm.router import Router, build_router
 from parley_runtime.observability.metrics import Metrics
 from parley_runtime.platforms import registry
@@ -134,9 +134,7 @@ async def build(cfg: RuntimeConfig, *, metrics: Metrics | None = None) -> AsyncI
         http = await stack.enter_async_context(
             # aiohttp underneath httpx's API: httpx's own pool costs several times more CPU per call
             # (docs/benchmarks.md, "LLM router").
-            httpx.AsyncClient(
-                transport=AiohttpTransport(max_connections=512), timeout=HTTP_TIMEOUT, follow_redirects=False
-            )
+            SharedClient(max_connections=512, timeout=HTTP_TIMEOUT, follow_redirects=False)
         )
         url = redis_url(cfg) if cfg.settings.role != "serve" else cfg.settings.redis_url
         client: aioredis.Redis | None = None

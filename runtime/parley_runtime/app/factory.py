@@ -162,22 +162,24 @@ class ParleyApp(FastAPI):
 
     Webhook acks (platforms retry after a few seconds) and chat messages are the paths every message
     takes; they parse their own bodies and answer their own errors, so they need no dependency
-    injection, exception middleware or body-limit wrappers — about an eighth of their CPU
-    (docs/benchmarks.md). Everything else — health, metrics, the web page, OpenAPI, WebSockets,
-    the lifespan — goes through FastAPI as usual.
+    injection, exception middleware or body-limit wrappers (docs/benchmarks.md). Everything else —
+    health, metrics, the web page, OpenAPI, WebSockets, the lifespan — goes through FastAPI as usual.
     """
 
-    fast_routes = (routes_webhook.FAST_ROUTE, routes_chat.FAST_ROUTE)
+    webhook_route = routes_webhook.FAST_ROUTE
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            for route in self.fast_routes:
-                match, child = route.matches(scope)
-                if match is Match.FULL:
-                    scope["app"] = self
-                    scope.update(child)
-                    await route.handle(scope, receive, send)
-                    return
+            if scope["path"] == routes_chat.PATH and scope["method"] == "POST":
+                scope["app"] = self
+                await routes_chat.serve_chat(scope, receive, send)
+                return
+            match, child = self.webhook_route.matches(scope)
+            if match is Match.FULL:
+                scope["app"] = self
+                scope.update(child)
+                await self.webhook_route.handle(scope, receive, send)
+                return
         await super().__call__(scope, receive, send)
 
 

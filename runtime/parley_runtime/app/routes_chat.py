@@ -7,23 +7,26 @@ gateway forwarded when it holds an internal token.
 
 import hmac
 import json
+import secrets
 import time
-import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from parley_runtime.app import chat_forward, errors
-from parley_runtime.app.state import NotReady, components
+from parley_runtime.app.asgi import Disconnected, FastJSON, components_of, headers_of, query_of, read_body
+from parley_runtime.app.components import Components
+from parley_runtime.app.state import components
 from parley_runtime.core.messages import InboundMessage, Track
 
 router = APIRouter()
 
 API_PLATFORM = "api"
+PATH = "/api/v1/chat"
 
 
 class ChatBody(BaseModel):
@@ -54,7 +57,8 @@ def _sse(data: dict[str, object], event: str | None = None) -> bytes:
 
 
 # The body is parsed here rather than by FastAPI's dependency machinery: on the hottest route that
-# machinery costs more CPU than the rest of the request handling (docs/benchmarks.md).
+# machinery costs more CPU than the rest of the request handling (docs/benchmarks.md); the schema is
+# declared for the OpenAPI document instead.
 _OPENAPI = {
     "requestBody": {
         "required": True,
@@ -73,34 +77,41 @@ _OPENAPI = {
 _TRUE = ("1", "true", "yes", "on")
 
 
-@router.post("/api/v1/chat", response_model=ChatAnswer, openapi_extra=_OPENAPI)
+MAX_BODY_BYTES = 256 * 1024  # a 32,000-character message in JSON, with room for escapes
+
+
+@router.post(PATH, response_model=ChatAnswer, openapi_extra=_OPENAPI)
 async def chat(request: Request) -> Response:
+    """Described here for the OpenAPI document; `serve_chat` answers it ahead of FastAPI."""
+    stream = request.query_params.get("stream", "false").lower() in _TRUE
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    return await answer(components(request), await request.body(), headers, stream=stream)
+
+
+async def answer(comps: Components, raw: bytes, headers: Mapping[str, str], *, stream: bool) -> Response:
+    """The whole chat API for one request body: checks, track choice, then pipeline or forward."""
     try:
-        body = ChatBody.model_validate_json(await request.body())
+        body = ChatBody.model_validate_json(raw)
     except ValidationError as exc:
         return errors.invalid_body(exc.errors(include_url=False))
-    stream = request.query_params.get("stream", "false").lower() in _TRUE
-    authorization = request.headers.get("authorization")
-    x_parley_track = request.headers.get("x-parley-track")
-    x_parley_internal_token = request.headers.get("x-parley-internal-token")
-    comps = components(request)
+    x_parley_track = headers.get("x-parley-track")
     cfg = comps.cfg
     if cfg.settings.role == "engine" and not chat_forward.internal_caller_ok(
-        cfg.internal_token, x_parley_internal_token
+        cfg.internal_token, headers.get("x-parley-internal-token")
     ):
-        return JSONResponse(
-            {"error": "engines answer the chat API only through the gateway"}, status_code=403
-        )
+        return FastJSON({"error": "engines answer the chat API only through the gateway"}, status_code=403)
     pipeline = comps.pipeline
-    if pipeline is not None and not _authorised(cfg.secrets.get(cfg.bot.obj.spec.api.token), authorization):
-        return JSONResponse(
+    if pipeline is not None and not _authorised(
+        cfg.secrets.get(cfg.bot.obj.spec.api.token), headers.get("authorization")
+    ):
+        return FastJSON(
             {"error": "missing or invalid bearer token"},
             status_code=401,
-            headers={"WWW-Authenticate": "Bearer"},
+            headers=[(b"www-authenticate", b"Bearer")],
         )
     if x_parley_track not in (None, "stable", "canary"):
-        return JSONResponse({"error": "X-Parley-Track must be stable or canary"}, status_code=400)
-    session_id = body.session_id or uuid.uuid4().hex
+        return FastJSON({"error": "X-Parley-Track must be stable or canary"}, status_code=400)
+    session_id = body.session_id or secrets.token_hex(16)
     user_id = body.user_id or session_id
     track: Track
     if cfg.settings.role == "engine":
@@ -113,15 +124,14 @@ async def chat(request: Request) -> Response:
         track = comps.routes.track(cfg.name, API_PLATFORM, user_id)
     if pipeline is None:  # the gateway: an engine of that track answers
         forwarded = body.model_copy(update={"session_id": session_id}).model_dump(exclude_none=True)
-        headers = dict(request.headers.items())
         return await chat_forward.forward(
-            comps.http, cfg, track=track, body=forwarded, headers=headers, stream=stream
+            comps.http, cfg, track=track, body=forwarded, headers=dict(headers), stream=stream
         )
     message = InboundMessage(
         bot=cfg.name,
         platform=API_PLATFORM,
         binding=API_PLATFORM,
-        event_id=uuid.uuid4().hex,
+        event_id=secrets.token_hex(16),
         chat_id=session_id,
         user_id=user_id,
         text=body.message,
@@ -130,9 +140,7 @@ async def chat(request: Request) -> Response:
     )
     if not stream:
         reply = await pipeline.handle(message)
-        return JSONResponse(
-            ChatAnswer(reply=reply.text, session_id=session_id, model=reply.model, track=track).model_dump()
-        )
+        return FastJSON({"reply": reply.text, "session_id": session_id, "model": reply.model, "track": track})
 
     async def events() -> AsyncIterator[bytes]:
         async for event in pipeline.stream(message):
@@ -151,14 +159,19 @@ async def chat(request: Request) -> Response:
     )
 
 
-async def guarded_chat(request: Request) -> Response:
-    """The chat API as served ahead of the middleware stack: it must answer every failure itself."""
-    try:
-        return await chat(request)
-    except NotReady:
-        return JSONResponse({"error": "not ready"}, status_code=503)
-
-
-# Served before FastAPI's middleware stack (`factory.ParleyApp`); the decorated route above stays
-# registered so that the OpenAPI document describes it.
-FAST_ROUTE = Route("/api/v1/chat", guarded_chat, methods=["POST"])
+async def serve_chat(scope: Scope, receive: Receive, send: Send) -> None:
+    """`POST /api/v1/chat` as a bare ASGI app, ahead of the middleware stack: it answers every failure."""
+    comps = components_of(scope)
+    if comps is None:
+        response: Response = FastJSON({"error": "not ready"}, status_code=503)
+    else:
+        try:
+            raw = await read_body(receive, MAX_BODY_BYTES)
+        except Disconnected:
+            return
+        if raw is None:
+            response = FastJSON({"error": "body too large"}, status_code=413)
+        else:
+            stream = query_of(scope).get("stream", "false").lower() in _TRUE
+            response = await answer(comps, raw, headers_of(scope), stream=stream)
+    await response(scope, receive, send)

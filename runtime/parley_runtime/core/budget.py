@@ -18,7 +18,6 @@ __all__ = [
     "MESSAGE_OVERHEAD_TOKENS",
     "estimate_message_tokens",
     "estimate_tokens",
-    "split_turns",
     "trim_history",
 ]
 
@@ -44,37 +43,35 @@ def estimate_message_tokens(message: ChatMessage) -> int:
     return tokens
 
 
-def split_turns(messages: Sequence[ChatMessage]) -> list[list[ChatMessage]]:
-    """Group messages into turns, each starting at a user message.
-
-    Messages before the first user message belong to no turn and are dropped: an assistant or tool
-    message without the question that led to it only confuses the model.
-    """
-    turns: list[list[ChatMessage]] = []
-    for message in messages:
-        if message.role == "user":
-            turns.append([message])
-        elif turns:
-            turns[-1].append(message)
-    return turns
-
-
 def trim_history(messages: Sequence[ChatMessage], *, max_turns: int, max_tokens: int) -> list[ChatMessage]:
     """The longest suffix of whole turns with at most `max_turns` turns and `max_tokens` estimated tokens.
+
+    A turn starts at a user message and holds what follows it up to the next one. Messages before
+    the first user message belong to no turn and are dropped: an assistant or tool message without
+    the question that led to it only confuses the model.
 
     Turns are taken newest first and the walk stops at the first turn that does not fit, so the result
     is always contiguous and never splits a turn; a 0 bound keeps nothing.
     """
     if max_turns < 0 or max_tokens < 0:
         raise ValueError("max_turns and max_tokens must be >= 0")
-    kept: list[list[ChatMessage]] = []
+    # One walk from the newest message back: a turn is complete when its user message is reached.
+    # Every append trims the whole history, so this runs once per message.
+    start = len(messages)
+    turns = 0
     total = 0
-    for turn in reversed(split_turns(messages)):
-        if len(kept) >= max_turns:
+    pending = 0  # the cost of the turn being walked, since the last turn boundary
+    for index in range(len(messages) - 1, -1, -1):
+        if turns >= max_turns:
             break
-        cost = sum(estimate_message_tokens(message) for message in turn)
-        if total + cost > max_tokens:
+        message = messages[index]
+        pending += estimate_message_tokens(message)
+        if message.role != "user":
+            continue
+        if total + pending > max_tokens:
             break
-        kept.append(turn)
-        total += cost
-    return [message for turn in reversed(kept) for message in turn]
+        total += pending
+        pending = 0
+        turns += 1
+        start = index
+    return list(messages[start:])

@@ -1,10 +1,13 @@
 """The one request/response shape every LLM provider speaks."""
 
+from operator import attrgetter
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Role = Literal["system", "user", "assistant", "tool"]
+
+_images = attrgetter("images")
 
 
 class ToolCall(BaseModel):
@@ -50,7 +53,7 @@ class ChatRequest(BaseModel):
     def required_capabilities(self) -> frozenset[str]:
         """What a route must offer: asked-for tags plus those implied by the content."""
         needed = set(self.capabilities)
-        if any(m.images for m in self.messages):
+        if any(map(_images, self.messages)):  # every request walks its whole history: keep it in C
             needed.add("vision")
         if self.tools:
             needed.add("tools")

@@ -1,5 +1,6 @@
 """One message in, one reply out: the steps every platform and the HTTP API share."""
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -77,6 +78,9 @@ class Pipeline:
         # Plugin tools are offered only when a route is tagged `tools`: the router sends a request
         # that carries tools to such routes alone, and untagged routes must keep answering.
         self.offer_tools = any("tools" in r.capabilities for r in spec.models.routes)
+        # Metric series by label values, resolved once: `labels()` takes a lock and builds a key per call.
+        self._counted = functools.cache(metrics.messages.labels)
+        self._timed = functools.cache(metrics.message_seconds.labels)
 
     async def handle(self, message: InboundMessage) -> Reply:
         """The reply for `message`; never raises for model or plugin failures."""
@@ -201,11 +205,9 @@ class Pipeline:
 
     def _finish(self, message: InboundMessage, reply: Reply) -> Reply:
         """Count and log the outcome once per message."""
-        self.metrics.messages.labels(message.platform, message.track, reply.outcome).inc()
+        self._counted(message.platform, message.track, reply.outcome).inc()
         if message.received_at:
-            self.metrics.message_seconds.labels(message.platform, message.track).observe(
-                max(0.0, self.clock() - message.received_at)
-            )
+            self._timed(message.platform, message.track).observe(max(0.0, self.clock() - message.received_at))
         log.info(
             "reply",
             extra={

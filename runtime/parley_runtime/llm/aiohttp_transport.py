@@ -7,20 +7,50 @@ calls through this transport cost about 0.4 ms. Callers build the shared client 
 streaming keep httpx's types, so every component (and `httpx.MockTransport` in tests) still works.
 """
 
-from collections.abc import AsyncIterator
+import zlib
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, NamedTuple
 
 import aiohttp
 import httpx
 
-__all__ = ["AiohttpTransport"]
+__all__ = ["AiohttpTransport", "DirectAnswer", "SharedClient"]
+
+# What the direct path asks for and can undo itself (aiohttp's own decompression is off, see below).
+_ACCEPTED_ENCODINGS = "gzip, deflate"
+
+
+def client_timeout(timeouts: Mapping[str, float | None]) -> aiohttp.ClientTimeout:
+    """httpx's connect/read timeouts as aiohttp's; the caller bounds the whole call itself."""
+    return aiohttp.ClientTimeout(
+        total=None, sock_connect=timeouts.get("connect"), sock_read=timeouts.get("read")
+    )
 
 
 def _timeout(request: httpx.Request) -> aiohttp.ClientTimeout:
-    t = request.extensions.get("timeout") or {}
-    return aiohttp.ClientTimeout(total=None, sock_connect=t.get("connect"), sock_read=t.get("read"))
+    return client_timeout(request.extensions.get("timeout") or {})
 
 
-def _mapped(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
+def _decoded(body: bytes, encoding: str | None) -> bytes:
+    if encoding == "gzip":
+        return zlib.decompress(body, 16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        try:
+            return zlib.decompress(body)
+        except zlib.error:  # some servers send raw deflate without the zlib header
+            return zlib.decompress(body, -zlib.MAX_WBITS)
+    return body
+
+
+class DirectAnswer(NamedTuple):
+    """A whole answer read straight from aiohttp: no httpx Response, headers or byte streams."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+def _mapped(exc: BaseException, request: httpx.Request | None) -> httpx.TransportError:
     """aiohttp's failures as the httpx exceptions callers already handle."""
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return httpx.ConnectTimeout(str(exc) or "connect timeout", request=request)
@@ -79,7 +109,44 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             response.status, headers=headers, stream=_Body(response, request), request=request
         )
 
+    async def post_direct(
+        self, url: str, body: bytes, headers: Mapping[str, str], timeouts: aiohttp.ClientTimeout
+    ) -> DirectAnswer:
+        """POST `body` and read the whole answer, failures raised as httpx's transport errors.
+
+        The LLM call of every message goes this way: building httpx's Request and Response objects
+        around aiohttp's cost more CPU than the call itself (docs/benchmarks.md, "parley serve").
+        """
+        try:
+            async with self._client().post(
+                url,
+                data=body,
+                headers={**headers, "accept-encoding": _ACCEPTED_ENCODINGS},
+                allow_redirects=False,
+                timeout=timeouts,
+            ) as response:
+                raw = await response.read()
+                answer_headers = response.headers
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _mapped(exc, None) from None
+        try:
+            return DirectAnswer(status, answer_headers, _decoded(raw, answer_headers.get("content-encoding")))
+        except zlib.error:
+            raise httpx.DecodingError("undecodable compressed answer") from None
+
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+class SharedClient(httpx.AsyncClient):
+    """The process's one `httpx.AsyncClient`, over an `AiohttpTransport` that JSON calls may use directly.
+
+    Everything keeps httpx's API; the LLM providers' whole-answer POSTs take `direct.post_direct`.
+    """
+
+    def __init__(self, *, max_connections: int = 100, **kwargs: Any) -> None:
+        self.direct = AiohttpTransport(max_connections=max_connections)
+        super().__init__(transport=self.direct, **kwargs)

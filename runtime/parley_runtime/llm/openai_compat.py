@@ -20,6 +20,8 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
 def _message(m: ChatMessage) -> dict[str, Any]:
+    if not (m.images or m.tool_calls or m.name or m.role == "tool"):  # nearly every message of a history
+        return {"role": m.role, "content": m.content}
     out: dict[str, Any] = {"role": m.role}
     if m.images:
         parts: list[dict[str, Any]] = [{"type": "text", "text": m.content}] if m.content else []

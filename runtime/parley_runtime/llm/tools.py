@@ -38,14 +38,20 @@ async def run_with_tools(
     user always gets text back.
     """
     messages = list(request.messages)
-    total = Usage()
+    asked = request  # the first round sends the request as it is: most answers need no tool
+    earlier = Usage()  # what the rounds before this one used
     for _ in range(max_rounds):
-        response = await model.complete(request.model_copy(update={"messages": tuple(messages)}))
-        total = total + response.usage
+        response = await model.complete(asked)
         if not response.tool_calls:
-            return response.model_copy(update={"usage": total})
+            return (
+                response
+                if asked is request
+                else response.model_copy(update={"usage": earlier + response.usage})
+            )
+        earlier = earlier + response.usage
         messages.append(ChatMessage(role="assistant", content=response.text, tool_calls=response.tool_calls))
         for call in response.tool_calls:
             messages.append(await _run_one(call, call_tool))
+        asked = request.model_copy(update={"messages": tuple(messages)})
     final = await model.complete(request.model_copy(update={"messages": tuple(messages), "tools": ()}))
-    return final.model_copy(update={"usage": total + final.usage})
+    return final.model_copy(update={"usage": earlier + final.usage})

@@ -8,10 +8,13 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+import orjson
 
 from parley_runtime.llm import errors
+from parley_runtime.llm.aiohttp_transport import SharedClient, client_timeout
 
 __all__ = ["error_for_response", "open_stream", "parse_event_json", "post_json", "scrub", "sse_events"]
 
@@ -41,8 +44,8 @@ def _provider_detail(body: bytes) -> str:
     return str(err or data.get("message") or "")
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("retry-after")
     if not value:
         return None
     try:
@@ -55,11 +58,18 @@ def error_for_response(
     route: str, response: httpx.Response, body: bytes, secret: str | None
 ) -> errors.ProviderError:
     """The error for a non-2xx answer: 429 and 5xx are retryable, other statuses fatal."""
-    status = response.status_code
+    return _error_for_status(
+        route, response.status_code, response.request.url.host, response.headers, body, secret
+    )
+
+
+def _error_for_status(
+    route: str, status: int, host: str, headers: Mapping[str, str], body: bytes, secret: str | None
+) -> errors.ProviderError:
     detail = scrub(_provider_detail(body), secret)
-    message = f"HTTP {status} from {response.request.url.host}" + (f": {detail}" if detail else "")
+    message = f"HTTP {status} from {host}" + (f": {detail}" if detail else "")
     if status == 429 or status >= 500:
-        return errors.RetryableError(route, message, status=status, retry_after=_retry_after(response))
+        return errors.RetryableError(route, message, status=status, retry_after=_retry_after(headers))
     return errors.FatalError(route, message, status=status)
 
 
@@ -79,7 +89,7 @@ def _request(
         "POST",
         url,
         headers={**headers, "content-type": "application/json"},
-        content=json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode(),
+        content=orjson.dumps(payload),
         extensions={"timeout": timeouts.as_dict()},
     )
 
@@ -96,14 +106,23 @@ async def post_json(
 ) -> Any:
     """POST `payload` and return the decoded JSON answer."""
     try:
-        response = await http.send(_request(url, payload, headers, timeouts))
+        if isinstance(http, SharedClient):  # straight through aiohttp: the same call at a third of the CPU
+            status, answer_headers, body = await http.direct.post_direct(
+                url,
+                orjson.dumps(payload),
+                {**headers, "content-type": "application/json"},
+                client_timeout(timeouts.as_dict()),
+            )
+        else:
+            response = await http.send(_request(url, payload, headers, timeouts))
+            status, answer_headers, body = response.status_code, response.headers, response.content
     except httpx.HTTPError as exc:
         raise _transport_error(route, exc, timeouts.read or 0.0) from None
-    if response.status_code >= 300:
-        raise error_for_response(route, response, response.content, secret)
+    if status >= 300:
+        raise _error_for_status(route, status, urlsplit(url).hostname or "", answer_headers, body, secret)
     try:
-        return json.loads(response.content)
-    except ValueError:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
         raise errors.FatalError(route, "response is not JSON") from None
 
 
@@ -160,8 +179,8 @@ async def sse_events(response: httpx.Response) -> AsyncIterator[tuple[str, str]]
 def parse_event_json(route: str, data: str) -> dict[str, Any]:
     """One event's JSON object, or a FatalError naming the route."""
     try:
-        value = json.loads(data)
-    except ValueError:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
         raise errors.FatalError(route, "stream event is not JSON") from None
     if not isinstance(value, dict):
         raise errors.FatalError(route, "stream event is not a JSON object")

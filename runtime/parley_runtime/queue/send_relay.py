@@ -108,7 +108,7 @@ class RelayClient:
                     self._on_answer(frame.get("data"))
         finally:
             self._ready.clear()
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]  # typed from redis 8
 
     def _on_answer(self, data: Any) -> None:
         try:
@@ -205,4 +205,4 @@ async def serve_sends(
             task.cancel()
         with contextlib.suppress(Exception):
             await asyncio.gather(*tasks, return_exceptions=True)
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]  # typed from redis 8

@@ -1,10 +1,11 @@
 """How history and keys are written down, shared by every backend (pure)."""
 
-import json
 import logging
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import quote
 
+import orjson
 import pydantic
 
 from parley_runtime.core.chat import ChatMessage
@@ -16,13 +17,18 @@ _log = logging.getLogger(__name__)
 _HISTORY = pydantic.TypeAdapter(list[ChatMessage])
 
 
+def _stored(message: ChatMessage) -> dict[str, Any]:
+    if not (message.images or message.tool_calls or message.tool_call_id or message.name):
+        # what nearly every message is; the same as model_dump(exclude_defaults=True) gives
+        return (
+            {"role": message.role, "content": message.content} if message.content else {"role": message.role}
+        )
+    return message.model_dump(mode="json", exclude_defaults=True)
+
+
 def encode_history(messages: Sequence[ChatMessage]) -> str:
     """Compact JSON; defaults are left out so old rows stay readable when fields are added."""
-    return json.dumps(
-        [message.model_dump(mode="json", exclude_defaults=True) for message in messages],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    return orjson.dumps([_stored(message) for message in messages]).decode()
 
 
 def decode_history(raw: str | bytes | None) -> list[ChatMessage]:
