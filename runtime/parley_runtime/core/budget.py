@@ -9,6 +9,7 @@ message pays a fixed overhead for its role and framing.
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from parley_runtime.core.chat import ChatMessage
 
@@ -16,6 +17,7 @@ __all__ = [
     "ASCII_CHARS_PER_TOKEN",
     "IMAGE_TOKENS",
     "MESSAGE_OVERHEAD_TOKENS",
+    "Trimmed",
     "estimate_message_tokens",
     "estimate_tokens",
     "trim_history",
@@ -75,3 +77,45 @@ def trim_history(messages: Sequence[ChatMessage], *, max_turns: int, max_tokens:
         turns += 1
         start = index
     return list(messages[start:])
+
+
+@dataclass(frozen=True, slots=True)
+class Trimmed:
+    """A history that `trim_history` returned, with its turn count and token cost kept beside it.
+
+    `extend` then costs only the new and the dropped messages, not the whole history: the store
+    that serves `parley serve` appends to a history of up to `maxTurns` turns on every message.
+    """
+
+    messages: tuple[ChatMessage, ...] = ()
+    turns: int = 0
+    tokens: int = 0
+
+    @classmethod
+    def of(cls, messages: Sequence[ChatMessage], *, max_turns: int, max_tokens: int) -> "Trimmed":
+        kept = trim_history(messages, max_turns=max_turns, max_tokens=max_tokens)
+        return cls(
+            tuple(kept),
+            sum(1 for m in kept if m.role == "user"),
+            sum(estimate_message_tokens(m) for m in kept),
+        )
+
+    def extend(self, new: Sequence[ChatMessage], *, max_turns: int, max_tokens: int) -> "Trimmed":
+        """The same as `Trimmed.of(self.messages + new)`, dropping whole turns from the oldest end."""
+        if max_turns < 0 or max_tokens < 0:
+            raise ValueError("max_turns and max_tokens must be >= 0")
+        if not new or new[0].role != "user":  # leading non-user messages: the general walk decides
+            return Trimmed.of([*self.messages, *new], max_turns=max_turns, max_tokens=max_tokens)
+        messages = (*self.messages, *new)
+        turns = self.turns + sum(1 for m in new if m.role == "user")
+        tokens = self.tokens + sum(estimate_message_tokens(m) for m in new)
+        start = 0
+        while turns > max_turns or tokens > max_tokens:
+            # drop the oldest turn: its user message and everything up to the next user message
+            tokens -= estimate_message_tokens(messages[start])
+            start += 1
+            while start < len(messages) and messages[start].role != "user":
+                tokens -= estimate_message_tokens(messages[start])
+                start += 1
+            turns -= 1
+        return Trimmed(messages[start:] if start else messages, turns, tokens)

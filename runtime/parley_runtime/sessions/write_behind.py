@@ -37,19 +37,26 @@ class WriteBehindSessionStore:
         self._clock = clock
         self._flush_interval = flush_interval
         self._max_cached = max_cached
-        self._cache: OrderedDict[SessionKey, tuple[float, list[ChatMessage]]] = OrderedDict()
-        self._dirty: dict[SessionKey, tuple[list[ChatMessage], float]] = {}
+        self._cache: OrderedDict[SessionKey, tuple[float, budget.Trimmed]] = OrderedDict()
+        self._dirty: dict[SessionKey, tuple[budget.Trimmed, float]] = {}
         self._flusher: asyncio.Task[None] | None = None
 
-    async def load(self, key: SessionKey) -> list[ChatMessage]:
+    def _held(self, key: SessionKey) -> tuple[float, budget.Trimmed] | None:
+        """The newest copy in memory, with its expiry, if there is one."""
         if key in self._cache:
-            expires_at, history = self._cache[key]
             self._cache.move_to_end(key)
-        elif key in self._dirty:  # evicted before its write: the pending copy is the newest
+            return self._cache[key]
+        if key in self._dirty:  # evicted before its write: the pending copy is the newest
             history, expires_at = self._dirty[key]
-        else:
+            return expires_at, history
+        return None
+
+    async def load(self, key: SessionKey) -> list[ChatMessage]:
+        held = self._held(key)
+        if held is None:
             return await self._inner.load(key)
-        return list(history) if expires_at > self._clock() else []
+        expires_at, history = held
+        return list(history.messages) if expires_at > self._clock() else []
 
     async def append(
         self,
@@ -60,15 +67,21 @@ class WriteBehindSessionStore:
         max_tokens: int,
         ttl_seconds: float,
     ) -> None:
-        history = await self.load(key)
-        kept = budget.trim_history([*history, *messages], max_turns=max_turns, max_tokens=max_tokens)
+        held = self._held(key)
+        if held is None:
+            loaded = await self._inner.load(key)
+            kept = budget.Trimmed.of([*loaded, *messages], max_turns=max_turns, max_tokens=max_tokens)
+        elif held[0] > self._clock():
+            kept = held[1].extend(messages, max_turns=max_turns, max_tokens=max_tokens)
+        else:
+            kept = budget.Trimmed.of(messages, max_turns=max_turns, max_tokens=max_tokens)
         expires_at = self._clock() + ttl_seconds
-        if not kept or ttl_seconds <= 0:
-            kept, expires_at = [], 0.0
+        if not kept.messages or ttl_seconds <= 0:
+            kept, expires_at = budget.Trimmed(), 0.0
         self._remember(key, kept, expires_at)
 
     async def clear(self, key: SessionKey) -> None:
-        self._remember(key, [], 0.0)
+        self._remember(key, budget.Trimmed(), 0.0)
 
     async def flush(self) -> None:
         """Write every dirty history now (tests call it; the flusher calls it periodically)."""
@@ -76,7 +89,7 @@ class WriteBehindSessionStore:
             return
         batch, self._dirty = self._dirty, {}
         try:
-            await self._inner.store_many([(k, h, e) for k, (h, e) in batch.items()])
+            await self._inner.store_many([(k, h.messages, e) for k, (h, e) in batch.items()])
         except Exception:
             log.exception("session flush failed; will retry")
             for k, v in batch.items():
@@ -91,8 +104,8 @@ class WriteBehindSessionStore:
         await self.flush()
         await self._inner.close()
 
-    def _remember(self, key: SessionKey, history: list[ChatMessage], expires_at: float) -> None:
-        if history:
+    def _remember(self, key: SessionKey, history: budget.Trimmed, expires_at: float) -> None:
+        if history.messages:
             self._cache[key] = (expires_at, history)
             self._cache.move_to_end(key)
             while len(self._cache) > self._max_cached:

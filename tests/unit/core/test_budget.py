@@ -167,3 +167,42 @@ def test_trim_is_a_maximal_suffix_of_whole_turns_within_both_bounds(
     if earlier_user:
         previous_turn = messages[earlier_user[-1] : start]
         assert turns + 1 > max_turns or cost(kept) + cost(previous_turn) > max_tokens
+
+
+# --- Trimmed.extend: the incremental trim the serve session store uses ---------------------------
+
+turn_strategy = st.builds(
+    lambda question, answers: [msg("user", question), *(msg(role, text) for role, text in answers)],
+    st.text(max_size=40),
+    st.lists(st.tuples(st.sampled_from(["assistant", "tool"]), st.text(max_size=40)), max_size=3),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    messages_strategy,
+    st.lists(turn_strategy | messages_strategy, max_size=6),
+    st.integers(min_value=0, max_value=8),
+    st.integers(min_value=0, max_value=400),
+)
+def test_extend_equals_trimming_the_whole_history_each_time(
+    start: list[ChatMessage], appends: list[list[ChatMessage]], max_turns: int, max_tokens: int
+) -> None:
+    whole = budget.trim_history(start, max_turns=max_turns, max_tokens=max_tokens)
+    kept = budget.Trimmed.of(start, max_turns=max_turns, max_tokens=max_tokens)
+    for new in appends:
+        whole = budget.trim_history([*whole, *new], max_turns=max_turns, max_tokens=max_tokens)
+        kept = kept.extend(new, max_turns=max_turns, max_tokens=max_tokens)
+        assert list(kept.messages) == whole
+        assert kept.turns == sum(1 for m in whole if m.role == "user")
+        assert kept.tokens == cost(whole)
+
+
+def test_extend_drops_the_oldest_turn_once_full() -> None:
+    first, second, third = turn("one", "1"), turn("two", "2"), turn("three", "3")
+    kept = budget.Trimmed.of([*first, *second], max_turns=2, max_tokens=10_000)
+    kept = kept.extend(third, max_turns=2, max_tokens=10_000)
+    assert list(kept.messages) == [*second, *third]
+    assert (kept.turns, kept.tokens) == (2, cost([*second, *third]))
+    with pytest.raises(ValueError, match="must be >= 0"):
+        kept.extend(third, max_turns=-1, max_tokens=10)
