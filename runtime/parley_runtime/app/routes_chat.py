@@ -6,6 +6,7 @@ gateway forwarded when it holds an internal token.
 """
 
 import hmac
+import itertools
 import json
 import secrets
 import time
@@ -27,6 +28,11 @@ router = APIRouter()
 
 API_PLATFORM = "api"
 PATH = "/api/v1/chat"
+
+# Ids for messages of this API: unique per process start, cheap (they name log lines; nothing
+# de-duplicates API calls). Session ids stay random: they key a conversation.
+_EVENT_PREFIX = f"api-{secrets.token_hex(6)}-"
+_event_numbers = itertools.count(1)
 
 
 class ChatBody(BaseModel):
@@ -131,7 +137,7 @@ async def answer(comps: Components, raw: bytes, headers: Mapping[str, str], *, s
         bot=cfg.name,
         platform=API_PLATFORM,
         binding=API_PLATFORM,
-        event_id=secrets.token_hex(16),
+        event_id=f"{_EVENT_PREFIX}{next(_event_numbers)}",
         chat_id=session_id,
         user_id=user_id,
         text=body.message,
