@@ -172,18 +172,19 @@ async def _direct_client(base: str, stream: bool):  # type: ignore[no-untyped-de
     return call, client.aclose
 
 
-async def _parley_client(base: str, stream: bool, transport=None):  # type: ignore[no-untyped-def]
+async def _parley_client(base: str, stream: bool, shared: bool = False):  # type: ignore[no-untyped-def]
     import httpx
 
     sys.path.insert(0, str(ROOT / "runtime"))
     from parley_runtime.config.models import Models
     from parley_runtime.config.secrets import Secrets
     from parley_runtime.core.chat import ChatMessage, ChatRequest
+    from parley_runtime.llm.aiohttp_transport import SharedClient
     from parley_runtime.llm.router import build_router
     from parley_runtime.observability.metrics import Metrics
 
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-    client = httpx.AsyncClient(limits=limits, transport=transport)
+    client = SharedClient(max_connections=100) if shared else httpx.AsyncClient(limits=limits)
     models = Models.model_validate(
         {
             "routes": [
@@ -267,10 +268,9 @@ async def _aiohttp_direct_client(base: str, stream: bool):  # type: ignore[no-un
 
 
 async def _parley_aiohttp_client(base: str, stream: bool):  # type: ignore[no-untyped-def]
-    """Parley's Router with the shared httpx.AsyncClient on the aiohttp-backed transport."""
-    from parley_runtime.llm.aiohttp_transport import AiohttpTransport
-
-    return await _parley_client(base, stream, transport=AiohttpTransport())
+    """Parley's Router on the client `parley serve` builds: `SharedClient`, httpx over aiohttp, whose
+    whole-answer POSTs go straight through aiohttp (streams still go through httpx)."""
+    return await _parley_client(base, stream, shared=True)
 
 
 CLIENTS = {

@@ -9,6 +9,7 @@ uid, and a resync skips a bot that is being reconciled and runs with few slots o
 """
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import kopf
@@ -35,25 +36,28 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
             raise kopf.TemporaryError(f"Kubernetes API: {e}", delay=5) from None
         report(outcome)
 
-    async def resync_chatbot(**kwargs: Any) -> None:
-        namespace, name = str(kwargs["namespace"]), str(kwargs["name"])
-        bindings = bindings_of(kwargs.get(BINDINGS_INDEX), namespace, name)
-        try:
-            outcome = await ctx.reconciler.reconcile(namespace, name, bindings, background=True)
-        except errors.ApiError as e:
-            raise kopf.TemporaryError(f"Kubernetes API: {e}", delay=30) from None
-        if outcome is not None:
-            report(outcome)
+    def timer_reconcile(retry_delay: float) -> Callable[..., Awaitable[None]]:
+        """A timer's reconcile; a tick cut short by the operator stopping is left to the next operator.
 
-    async def canary_tick(**kwargs: Any) -> None:
-        namespace, name = str(kwargs["namespace"]), str(kwargs["name"])
-        bindings = bindings_of(kwargs.get(BINDINGS_INDEX), namespace, name)
-        try:
-            outcome = await ctx.reconciler.reconcile(namespace, name, bindings, background=True)
-        except errors.ApiError as e:
-            raise kopf.TemporaryError(f"Kubernetes API: {e}", delay=ctx.canary_tick) from None
-        if outcome is not None:
-            report(outcome)
+        Kopf neither waits for nor cancels timers at exit, and the cleanup closes the API client under
+        a tick still in flight; whatever it had not done is in the status the next operator reads.
+        """
+
+        async def tick(**kwargs: Any) -> None:
+            namespace, name = str(kwargs["namespace"]), str(kwargs["name"])
+            bindings = bindings_of(kwargs.get(BINDINGS_INDEX), namespace, name)
+            try:
+                outcome = await ctx.reconciler.reconcile(namespace, name, bindings, background=True)
+            except Exception as e:
+                if kwargs.get("stopped"):
+                    return
+                if isinstance(e, errors.ApiError):
+                    raise kopf.TemporaryError(f"Kubernetes API: {e}", delay=retry_delay) from None
+                raise
+            if outcome is not None:
+                report(outcome)
+
+        return tick
 
     def in_gray_release(spec: Any, status: Any, **_: Any) -> bool:
         return canary.needs_ticks(spec or {}, status or {})
@@ -67,7 +71,7 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
     kopf.on.resume(g, v, p, id="reconcile", registry=registry)(reconcile_chatbot)
     kopf.timer(
         g, v, p, id="resync", interval=ctx.timer_interval, initial_delay=first_resync, registry=registry
-    )(resync_chatbot)
+    )(timer_reconcile(retry_delay=30))
     kopf.timer(g, v, p, id="canary", interval=ctx.canary_tick, when=in_gray_release, registry=registry)(
-        canary_tick
+        timer_reconcile(retry_delay=ctx.canary_tick)
     )

@@ -190,3 +190,36 @@ async def test_streamed_reply_is_saved_to_the_session(tmp_path: Path, fake: Fake
         await client.post("/api/v1/chat", json={"message": "b", "session_id": "s"})
     assert events[-1]["reply"] == "fine thanks"
     assert ("assistant", "fine thanks") in contents(fake.requests[1].body)
+
+
+async def test_bad_bodies_get_one_readable_line_and_reach_no_model(tmp_path: Path, fake: FakeOpenAI) -> None:
+    async with client_for(tmp_path, bot(fake), {"llm/main": key_for("main")}) as client:
+        broken = await client.post(
+            "/api/v1/chat", content=b"{not json", headers={"content-type": "application/json"}
+        )
+        unknown = await client.post("/api/v1/chat", json={"message": "hi", "colour": "red"})
+        huge = await client.post("/api/v1/chat", json={"message": "x" * 300_000})
+        wrong_track = await client.post(
+            "/api/v1/chat", json={"message": "hi"}, headers={"X-Parley-Track": "beta"}
+        )
+    assert (broken.status_code, broken.json()) == (400, {"error": "invalid JSON"})
+    assert unknown.status_code == 422 and "colour" in unknown.json()["error"]
+    assert (huge.status_code, huge.json()) == (413, {"error": "body too large"})
+    assert wrong_track.status_code == 400
+    assert fake.requests == []
+
+
+async def test_answer_names_session_model_and_track(tmp_path: Path, fake: FakeOpenAI) -> None:
+    async with client_for(tmp_path, bot(fake), {"llm/main": key_for("main")}) as client:
+        first = await client.post("/api/v1/chat", json={"message": "hi"})
+        pinned = await client.post(
+            "/api/v1/chat", json={"message": "hi"}, headers={"X-Parley-Track": "canary"}
+        )
+        streamed = await client.post("/api/v1/chat?stream=1", json={"message": "hi", "session_id": "s1"})
+    body = first.json()
+    assert first.headers["content-type"] == "application/json"
+    assert body["reply"] == "fine thanks" and body["model"] == fake.model and body["track"] == "stable"
+    assert len(body["session_id"]) == 32 and int(body["session_id"], 16) >= 0
+    assert pinned.json()["track"] == "canary"
+    assert streamed.headers["content-type"].startswith("text/event-stream")
+    assert '"session_id": "s1"' in streamed.text

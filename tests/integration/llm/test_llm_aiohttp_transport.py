@@ -1,22 +1,108 @@
-"""The aiohttp-backed httpx transport behaves like httpx's own for every provider path."""
+"""The aiohttp-backed httpx transport behaves like httpx's own for every provider path, and so does
+the direct path `SharedClient` takes for whole answers."""
 
+import gzip
+import json
+import zlib
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from aiohttp import web
 
 from fakes.llm_servers import FakeOpenAI, Reply, route_for
 from parley_runtime.core.chat import ChatMessage, ChatRequest
 from parley_runtime.llm import errors, providers
-from parley_runtime.llm.aiohttp_transport import AiohttpTransport
+from parley_runtime.llm.aiohttp_transport import AiohttpTransport, SharedClient
 
 HELLO = ChatRequest(messages=(ChatMessage(role="user", content="hello"),))
 
 
-@pytest.fixture
-async def fast_http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=AiohttpTransport()) as client:
+@pytest.fixture(params=["transport", "shared-client"])
+async def fast_http(request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
+    client = (
+        SharedClient()
+        if request.param == "shared-client"
+        else httpx.AsyncClient(transport=AiohttpTransport())
+    )
+    async with client:
         yield client
+
+
+def _completion(text: str) -> bytes:
+    return json.dumps(
+        {
+            "model": "m",
+            "choices": [{"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        }
+    ).encode()
+
+
+@pytest.fixture
+async def raw_server() -> AsyncIterator[str]:
+    """A real aiohttp server answering by path: compressed bodies and a 429 with Retry-After."""
+
+    async def gzipped(request: web.Request) -> web.Response:
+        assert "gzip" in request.headers.get("accept-encoding", "")
+        body = gzip.compress(_completion("unzipped"))
+        return web.Response(
+            body=body, headers={"content-encoding": "gzip", "content-type": "application/json"}
+        )
+
+    async def deflated(request: web.Request) -> web.Response:
+        body = zlib.compress(_completion("inflated"))
+        return web.Response(
+            body=body, headers={"content-encoding": "deflate", "content-type": "application/json"}
+        )
+
+    async def limited(request: web.Request) -> web.Response:
+        error = {"error": {"message": "slow down, key sk-secret"}}
+        return web.json_response(error, status=429, headers={"retry-after": "2"})
+
+    async def broken(request: web.Request) -> web.Response:
+        return web.Response(body=b"\x1f\x8bnot gzip", headers={"content-encoding": "gzip"})
+
+    app = web.Application()
+    for name, handler in (("gzip", gzipped), ("deflate", deflated), ("limited", limited), ("broken", broken)):
+        app.router.add_post(f"/{name}/chat/completions", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+def _route(base: str) -> object:
+    from parley_runtime.config.models import ModelRoute
+
+    return ModelRoute.model_validate(
+        {"name": "main", "provider": "openai-compatible", "model": "m", "baseURL": base}
+    )
+
+
+@pytest.mark.parametrize(("path", "text"), [("gzip", "unzipped"), ("deflate", "inflated")])
+async def test_direct_path_decodes_compressed_answers(raw_server, path, text) -> None:
+    async with SharedClient() as http:
+        model = providers.create_provider(_route(f"{raw_server}/{path}"), "k", http)  # type: ignore[arg-type]
+        assert (await model.complete(HELLO)).text == text
+
+
+async def test_direct_path_keeps_retry_after_and_scrubs_the_key(raw_server) -> None:
+    async with SharedClient() as http:
+        model = providers.create_provider(_route(f"{raw_server}/limited"), "sk-secret", http)  # type: ignore[arg-type]
+        with pytest.raises(errors.RetryableError) as caught:
+            await model.complete(HELLO)
+    assert caught.value.status == 429 and caught.value.retry_after == 2.0
+    assert "sk-secret" not in str(caught.value) and "[redacted]" in str(caught.value)
+
+
+async def test_direct_path_refuses_an_undecodable_body_as_a_retryable_error(raw_server) -> None:
+    async with SharedClient() as http:
+        model = providers.create_provider(_route(f"{raw_server}/broken"), "k", http)  # type: ignore[arg-type]
+        with pytest.raises(errors.RetryableError, match="DecodingError"):
+            await model.complete(HELLO)
 
 
 @pytest.mark.parametrize("kind", ["openai", "anthropic", "gemini"])
