@@ -10,7 +10,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from redis.exceptions import RedisError
-from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
 from parley_runtime.app import components as components_mod
@@ -166,19 +165,16 @@ class ParleyApp(FastAPI):
     health, metrics, the web page, OpenAPI, WebSockets, the lifespan — goes through FastAPI as usual.
     """
 
-    webhook_route = routes_webhook.FAST_ROUTE
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             if scope["path"] == routes_chat.PATH and scope["method"] == "POST":
                 scope["app"] = self
                 await routes_chat.serve_chat(scope, receive, send)
                 return
-            match, child = self.webhook_route.matches(scope)
-            if match is Match.FULL:
+            target = routes_webhook.webhook_target(scope)
+            if target is not None:
                 scope["app"] = self
-                scope.update(child)
-                await self.webhook_route.handle(scope, receive, send)
+                await routes_webhook.serve_webhook(scope, receive, send, *target)
                 return
         await super().__call__(scope, receive, send)
 

@@ -3,11 +3,12 @@
 import logging
 import time
 
-from fastapi import APIRouter, Request, WebSocket
-from fastapi.responses import JSONResponse, Response
-from starlette.routing import Route
+from fastapi import APIRouter, WebSocket
+from fastapi.responses import Response
+from starlette.types import Receive, Scope, Send
 
-from parley_runtime.app.state import NotReady, components
+from parley_runtime.app.asgi import Disconnected, FastJSON, components_of, headers_of, query_of, read_body
+from parley_runtime.app.state import components
 from parley_runtime.core.protocols import WebhookRequest
 
 log = logging.getLogger("parley.webhook")
@@ -16,31 +17,39 @@ router = APIRouter()
 MAX_BODY_BYTES = 1 << 20
 
 
-def _not_found() -> JSONResponse:
-    return JSONResponse({"error": "unknown platform or binding"}, status_code=404)
+PREFIX = "/webhook/"
 
 
-async def webhook(request: Request) -> Response:
+def webhook_target(scope: Scope) -> tuple[str, str] | None:
+    """(platform, binding) when this HTTP request is a platform callback we serve, else None."""
+    path: str = scope["path"]
+    if not path.startswith(PREFIX) or scope["method"] not in ("GET", "POST"):
+        return None
+    platform, slash, binding = path[len(PREFIX) :].partition("/")
+    if not (platform and slash and binding) or "/" in binding:
+        return None
+    return platform, binding
+
+
+async def _answer(scope: Scope, receive: Receive, platform: str, binding: str) -> Response:
     started = time.perf_counter()
-    platform, binding = request.path_params["platform"], request.path_params["binding"]
-    comps = components(request)
+    comps = components_of(scope)
+    if comps is None:
+        return FastJSON({"error": "not ready"}, status_code=503)
     adapter = comps.adapters.get(binding)
     if adapter is None or comps.platform_of(binding) != platform:
-        return _not_found()
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        return JSONResponse({"error": "body too large"}, status_code=413)
+        return FastJSON({"error": "unknown platform or binding"}, status_code=404)
+    body = await read_body(receive, MAX_BODY_BYTES)
+    if body is None:
+        return FastJSON({"error": "body too large"}, status_code=413)
     inbound = WebhookRequest(
-        method=request.method,
-        query=dict(request.query_params),
-        headers={k.lower(): v for k, v in request.headers.items()},
-        body=body,
+        method=scope["method"], query=query_of(scope), headers=headers_of(scope), body=body
     )
     try:
         result = await adapter.handle_webhook(inbound)
     except Exception:  # an adapter bug must not turn into a 5xx the platform retries forever
         log.exception("adapter failed", extra={"platform": platform, "binding": binding})
-        return JSONResponse({"error": "bad request"}, status_code=400)
+        return FastJSON({"error": "bad request"}, status_code=400)
     if result.rejected:
         comps.metrics.webhook_rejected.labels(platform, result.reason or "rejected").inc()
         log.warning(
@@ -51,28 +60,27 @@ async def webhook(request: Request) -> Response:
             await comps.intake.accept(event)
     except Exception as exc:  # the queue is down: let the platform retry later, lose nothing
         log.error("enqueue failed", extra={"platform": platform, "error": type(exc).__name__})
-        return JSONResponse({"error": "temporarily unavailable"}, status_code=503)
+        return FastJSON({"error": "temporarily unavailable"}, status_code=503)
     comps.metrics.webhook_seconds.labels(platform).observe(time.perf_counter() - started)
     return Response(
         result.body, status_code=result.status, media_type=result.content_type, headers=dict(result.headers)
     )
 
 
-async def guarded_webhook(request: Request) -> Response:
-    """The webhook as served ahead of the middleware stack: it must answer every failure itself."""
+async def serve_webhook(scope: Scope, receive: Receive, send: Send, platform: str, binding: str) -> None:
+    """A platform callback as a bare ASGI app, ahead of the middleware stack: it answers every failure.
+
+    Platforms retry slow or failed callbacks, so this is the hottest path of a gateway; it needs
+    none of FastAPI's machinery (docs/benchmarks.md, "Webhook ack").
+    """
     try:
-        return await webhook(request)
-    except NotReady:
-        return JSONResponse({"error": "not ready"}, status_code=503)
+        response = await _answer(scope, receive, platform, binding)
+    except Disconnected:
+        return
     except Exception:
-        log.exception("webhook failed", extra={"path": request.url.path})
-        return JSONResponse({"error": "internal error"}, status_code=500)
-
-
-# Platform callbacks are the hottest path and need none of FastAPI's machinery: a plain Starlette
-# route, served before the middleware stack (`factory.ParleyApp`), costs about half the CPU per ack
-# (docs/benchmarks.md, "Webhook ack").
-FAST_ROUTE = Route("/webhook/{platform}/{binding}", guarded_webhook, methods=["GET", "POST"])
+        log.exception("webhook failed", extra={"path": scope["path"]})
+        response = FastJSON({"error": "internal error"}, status_code=500)
+    await response(scope, receive, send)
 
 
 @router.websocket("/webhook/onebot/{binding}")

@@ -88,3 +88,17 @@ async def test_unknown_binding_or_platform_mismatch_is_404(parley: Parley, drive
         assert (response.status_code, response.json()) == (404, {"error": "unknown platform or binding"})
     assert driver.ack_ok(*await post(parley, driver, driver.valid(2)))
     assert await replies(driver, 1) == expected(driver, 2)
+
+
+@pytest.mark.parametrize("driver", ["telegram"], indirect=True)
+async def test_oversized_body_and_other_paths_and_methods(parley: Parley, driver: Driver) -> None:
+    path = f"/webhook/{driver.platform}/{driver.binding.name}"
+    huge = await parley.client.post(path, content=b"x" * ((1 << 20) + 1))
+    assert (huge.status_code, huge.json()) == (413, {"error": "body too large"})
+    # not a callback route: FastAPI answers (404 for unknown paths, 405 for other methods)
+    assert (await parley.client.post(f"{path}/extra", content=b"{}")).status_code == 404
+    assert (await parley.client.post(f"/webhook/{driver.platform}/", content=b"{}")).status_code == 404
+    assert (await parley.client.put(path, content=b"{}")).status_code in (404, 405)
+    assert driver.ack_ok(*await post(parley, driver, driver.valid(2)))
+    assert await replies(driver, 1) == expected(driver, 2)
+    assert await parley.counter("parley_messages_total", platform=driver.platform) == 1
