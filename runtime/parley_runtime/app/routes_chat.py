@@ -8,6 +8,7 @@ gateway forwarded when it holds an internal token.
 import hmac
 import itertools
 import json
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -16,6 +17,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from redis.exceptions import RedisError
 from starlette.types import Receive, Scope, Send
 
 from parley_runtime.app import chat_forward, errors
@@ -24,6 +26,7 @@ from parley_runtime.app.components import Components
 from parley_runtime.app.state import components
 from parley_runtime.core.messages import InboundMessage, Track
 
+log = logging.getLogger("parley.chat")
 router = APIRouter()
 
 API_PLATFORM = "api"
@@ -179,5 +182,12 @@ async def serve_chat(scope: Scope, receive: Receive, send: Send) -> None:
             response = FastJSON({"error": "body too large"}, status_code=413)
         else:
             stream = query_of(scope).get("stream", "false").lower() in _TRUE
-            response = await answer(comps, raw, headers_of(scope), stream=stream)
+            try:
+                response = await answer(comps, raw, headers_of(scope), stream=stream)
+            except (RedisError, OSError) as exc:  # sessions or limits out of reach: the caller may retry
+                log.warning("chat request lost a dependency", extra={"error": type(exc).__name__})
+                response = FastJSON({"error": "temporarily unavailable"}, status_code=503)
+            except Exception:  # a bug, not bad input: one line for the caller, the traceback in the log
+                log.exception("chat request failed")
+                response = FastJSON({"error": "internal error"}, status_code=500)
     await response(scope, receive, send)

@@ -3,6 +3,8 @@ it does again — without restarting the pod."""
 
 from pathlib import Path
 
+import httpx
+
 from factories import binding_doc, chatbot_doc
 from integration.split.harness import (
     Parley,
@@ -36,6 +38,9 @@ def test_ready_follows_redis(tmp_path: Path) -> None:
         for role in roles:
             down = eventually(lambda role=role: (r := role.ready()).status_code == 503 and r)
             assert down.json()["status"] == "not ready" and down.json()["reason"].startswith("redis: ")
+        # an engine's chat API cannot reach its sessions and limits: a retryable 503, in one line
+        lost = httpx.post(f"{roles[1].url}/api/v1/chat", json={"message": "hi"}, timeout=20)
+        assert (lost.status_code, lost.json()) == (503, {"error": "temporarily unavailable"})
 
         redis.restart()
         for role in roles:
