@@ -152,14 +152,18 @@ async def answer(comps: Components, raw: bytes, headers: Mapping[str, str], *, s
         return FastJSON({"reply": reply.text, "session_id": session_id, "model": reply.model, "track": track})
 
     async def events() -> AsyncIterator[bytes]:
-        async for event in pipeline.stream(message):
-            if event.done and event.reply is not None:
-                final = ChatAnswer(
-                    reply=event.reply.text, session_id=session_id, model=event.reply.model, track=track
-                )
-                yield _sse({"done": True, **final.model_dump()}, event="done")
-            elif event.delta:
-                yield _sse({"delta": event.delta})
+        try:
+            async for event in pipeline.stream(message):
+                if event.done and event.reply is not None:
+                    final = ChatAnswer(
+                        reply=event.reply.text, session_id=session_id, model=event.reply.model, track=track
+                    )
+                    yield _sse({"done": True, **final.model_dump()}, event="done")
+                elif event.delta:
+                    yield _sse({"delta": event.delta})
+        except (RedisError, OSError) as exc:  # the 200 is sent: the stream ends with an error event
+            log.warning("chat stream lost a dependency", extra={"error": type(exc).__name__})
+            yield _sse({"error": "temporarily unavailable"}, event="error")
 
     return StreamingResponse(
         events(),
