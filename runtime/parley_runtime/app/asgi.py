@@ -5,16 +5,18 @@ Request, routing and JSONResponse together cost more CPU than everything else su
 before the model is called (docs/benchmarks.md), so these routes read the ASGI scope themselves.
 """
 
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
 from starlette.responses import Response
-from starlette.types import Receive, Scope
+from starlette.types import Receive, Scope, Send
 
 from parley_runtime.app.components import Components
 
-__all__ = ["Disconnected", "FastJSON", "components_of", "headers_of", "query_of", "read_body"]
+__all__ = ["Disconnected", "FastJSON", "headers_of", "query_of", "read_body", "serve"]
 
 
 class Disconnected(Exception):
@@ -66,7 +68,33 @@ def query_of(scope: Scope) -> dict[str, str]:
     return dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True)) if raw else {}
 
 
-def components_of(scope: Scope) -> Components | None:
+def _components_of(scope: Scope) -> Components | None:
     """What the lifespan built, or None while the app starts or stops."""
     found = getattr(scope["app"].state, "components", None)
     return found if isinstance(found, Components) else None
+
+
+async def serve(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    answer: Callable[[Components], Awaitable[Response]],
+    *,
+    log: logging.Logger,
+    failure: str,
+) -> None:
+    """Send what `answer` makes of this request. Ahead of the middleware stack a route answers every
+    failure itself: 503 while the app starts or stops, nothing to a client that went away, and a
+    one-line 500 for a bug, with the traceback logged as `failure`."""
+    comps = _components_of(scope)
+    if comps is None:
+        response: Response = FastJSON({"error": "not ready"}, status_code=503)
+    else:
+        try:
+            response = await answer(comps)
+        except Disconnected:
+            return
+        except Exception:
+            log.exception(failure, extra={"path": scope["path"]})
+            response = FastJSON({"error": "internal error"}, status_code=500)
+    await response(scope, receive, send)

@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from starlette.types import Receive, Scope, Send
 
 from parley_runtime.app import chat_forward, errors
-from parley_runtime.app.asgi import Disconnected, FastJSON, components_of, headers_of, query_of, read_body
+from parley_runtime.app.asgi import FastJSON, headers_of, query_of, read_body, serve
 from parley_runtime.app.components import Components
 from parley_runtime.app.state import components
 from parley_runtime.core.messages import InboundMessage, Track
@@ -86,15 +86,18 @@ _OPENAPI = {
 _TRUE = ("1", "true", "yes", "on")
 
 
+def _wants_stream(query: Mapping[str, str]) -> bool:
+    return query.get("stream", "false").lower() in _TRUE
+
+
 MAX_BODY_BYTES = 256 * 1024  # a 32,000-character message in JSON, with room for escapes
 
 
 @router.post(PATH, response_model=ChatAnswer, openapi_extra=_OPENAPI)
 async def chat(request: Request) -> Response:
     """Described here for the OpenAPI document; `serve_chat` answers it ahead of FastAPI."""
-    stream = request.query_params.get("stream", "false").lower() in _TRUE
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    return await answer(components(request), await request.body(), headers, stream=stream)
+    body, scope = await request.body(), request.scope
+    return await answer(components(request), body, headers_of(scope), stream=_wants_stream(query_of(scope)))
 
 
 async def answer(comps: Components, raw: bytes, headers: Mapping[str, str], *, stream: bool) -> Response:
@@ -173,25 +176,16 @@ async def answer(comps: Components, raw: bytes, headers: Mapping[str, str], *, s
 
 
 async def serve_chat(scope: Scope, receive: Receive, send: Send) -> None:
-    """`POST /api/v1/chat` as a bare ASGI app, ahead of the middleware stack: it answers every failure."""
-    comps = components_of(scope)
-    if comps is None:
-        response: Response = FastJSON({"error": "not ready"}, status_code=503)
-    else:
-        try:
-            raw = await read_body(receive, MAX_BODY_BYTES)
-        except Disconnected:
-            return
+    """`POST /api/v1/chat` as a bare ASGI app, ahead of the middleware stack."""
+
+    async def respond(comps: Components) -> Response:
+        raw = await read_body(receive, MAX_BODY_BYTES)
         if raw is None:
-            response = FastJSON({"error": "body too large"}, status_code=413)
-        else:
-            stream = query_of(scope).get("stream", "false").lower() in _TRUE
-            try:
-                response = await answer(comps, raw, headers_of(scope), stream=stream)
-            except (RedisError, OSError) as exc:  # sessions or limits out of reach: the caller may retry
-                log.warning("chat request lost a dependency", extra={"error": type(exc).__name__})
-                response = FastJSON({"error": "temporarily unavailable"}, status_code=503)
-            except Exception:  # a bug, not bad input: one line for the caller, the traceback in the log
-                log.exception("chat request failed")
-                response = FastJSON({"error": "internal error"}, status_code=500)
-    await response(scope, receive, send)
+            return FastJSON({"error": "body too large"}, status_code=413)
+        try:
+            return await answer(comps, raw, headers_of(scope), stream=_wants_stream(query_of(scope)))
+        except (RedisError, OSError) as exc:  # sessions or limits out of reach: the caller may retry
+            log.warning("chat request lost a dependency", extra={"error": type(exc).__name__})
+            return FastJSON({"error": "temporarily unavailable"}, status_code=503)
+
+    await serve(scope, receive, send, respond, log=log, failure="chat request failed")

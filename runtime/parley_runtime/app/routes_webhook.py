@@ -7,7 +7,8 @@ from fastapi import APIRouter, WebSocket
 from fastapi.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from parley_runtime.app.asgi import Disconnected, FastJSON, components_of, headers_of, query_of, read_body
+from parley_runtime.app.asgi import FastJSON, headers_of, query_of, read_body, serve
+from parley_runtime.app.components import Components
 from parley_runtime.app.state import components
 from parley_runtime.core.protocols import WebhookRequest
 
@@ -31,11 +32,8 @@ def webhook_target(scope: Scope) -> tuple[str, str] | None:
     return platform, binding
 
 
-async def _answer(scope: Scope, receive: Receive, platform: str, binding: str) -> Response:
+async def _answer(scope: Scope, receive: Receive, comps: Components, platform: str, binding: str) -> Response:
     started = time.perf_counter()
-    comps = components_of(scope)
-    if comps is None:
-        return FastJSON({"error": "not ready"}, status_code=503)
     adapter = comps.adapters.get(binding)
     if adapter is None or comps.platform_of(binding) != platform:
         return FastJSON({"error": "unknown platform or binding"}, status_code=404)
@@ -68,19 +66,16 @@ async def _answer(scope: Scope, receive: Receive, platform: str, binding: str) -
 
 
 async def serve_webhook(scope: Scope, receive: Receive, send: Send, platform: str, binding: str) -> None:
-    """A platform callback as a bare ASGI app, ahead of the middleware stack: it answers every failure.
+    """A platform callback as a bare ASGI app, ahead of the middleware stack.
 
     Platforms retry slow or failed callbacks, so this is the hottest path of a gateway; it needs
     none of FastAPI's machinery (docs/benchmarks.md, "Webhook ack").
     """
-    try:
-        response = await _answer(scope, receive, platform, binding)
-    except Disconnected:
-        return
-    except Exception:
-        log.exception("webhook failed", extra={"path": scope["path"]})
-        response = FastJSON({"error": "internal error"}, status_code=500)
-    await response(scope, receive, send)
+
+    async def respond(comps: Components) -> Response:
+        return await _answer(scope, receive, comps, platform, binding)
+
+    await serve(scope, receive, send, respond, log=log, failure="webhook failed")
 
 
 @router.websocket("/webhook/onebot/{binding}")

@@ -58,7 +58,6 @@ def trim_history(messages: Sequence[ChatMessage], *, max_turns: int, max_tokens:
     if max_turns < 0 or max_tokens < 0:
         raise ValueError("max_turns and max_tokens must be >= 0")
     # One walk from the newest message back: a turn is complete when its user message is reached.
-    # Every append trims the whole history, so this runs once per message.
     start = len(messages)
     turns = 0
     total = 0

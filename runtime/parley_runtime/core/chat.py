@@ -30,6 +30,11 @@ class ChatMessage(BaseModel):
     tool_call_id: str | None = None
     name: str | None = None
 
+    @property
+    def plain(self) -> bool:
+        """Only a role and text, as nearly every message of a history: wire formats take a short path."""
+        return not (self.images or self.tool_calls or self.tool_call_id or self.name)
+
 
 class ToolSpec(BaseModel):
     """A function the model may call, described by a JSON Schema for its arguments."""

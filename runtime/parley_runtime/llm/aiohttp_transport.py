@@ -8,6 +8,7 @@ its one client as `SharedClient()` and nothing else changes: timeouts, errors an
 httpx's types, so every component (and `httpx.MockTransport` in tests) still works.
 """
 
+import functools
 import zlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, NamedTuple
@@ -21,15 +22,15 @@ __all__ = ["AiohttpTransport", "DirectAnswer", "SharedClient", "client_timeout"]
 _ACCEPTED_ENCODINGS = "gzip, deflate"
 
 
-def client_timeout(timeouts: Mapping[str, float | None]) -> aiohttp.ClientTimeout:
+@functools.lru_cache(maxsize=64)  # a route's timeouts are the same on every call
+def client_timeout(connect: float | None, read: float | None) -> aiohttp.ClientTimeout:
     """httpx's connect/read timeouts as aiohttp's; the caller bounds the whole call itself."""
-    return aiohttp.ClientTimeout(
-        total=None, sock_connect=timeouts.get("connect"), sock_read=timeouts.get("read")
-    )
+    return aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read)
 
 
 def _timeout(request: httpx.Request) -> aiohttp.ClientTimeout:
-    return client_timeout(request.extensions.get("timeout") or {})
+    t = request.extensions.get("timeout") or {}
+    return client_timeout(t.get("connect"), t.get("read"))
 
 
 def _decoded(body: bytes, encoding: str | None) -> bytes:

@@ -20,7 +20,7 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
 def _message(m: ChatMessage) -> dict[str, Any]:
-    if not (m.images or m.tool_calls or m.name or m.role == "tool"):  # nearly every message of a history
+    if m.plain and m.role != "tool":
         return {"role": m.role, "content": m.content}
     out: dict[str, Any] = {"role": m.role}
     if m.images:

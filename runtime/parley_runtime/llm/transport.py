@@ -111,7 +111,7 @@ async def post_json(
                 url,
                 orjson.dumps(payload),
                 {**headers, "content-type": "application/json"},
-                aiohttp_transport.client_timeout(timeouts.as_dict()),
+                aiohttp_transport.client_timeout(timeouts.connect, timeouts.read),
             )
         else:
             response = await http.send(_request(url, payload, headers, timeouts))

@@ -18,8 +18,7 @@ _HISTORY = pydantic.TypeAdapter(list[ChatMessage])
 
 
 def _stored(message: ChatMessage) -> dict[str, Any]:
-    if not (message.images or message.tool_calls or message.tool_call_id or message.name):
-        # what nearly every message is; the same as model_dump(exclude_defaults=True) gives
+    if message.plain:  # the same as model_dump(exclude_defaults=True) gives, without its cost
         return (
             {"role": message.role, "content": message.content} if message.content else {"role": message.role}
         )
