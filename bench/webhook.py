@@ -74,6 +74,7 @@ def wecom_requests(count: int, first_id: int) -> list[Prepared]:
     from wechatpy.enterprise.crypto import WeChatCrypto
 
     crypto = WeChatCrypto(WECOM["token"], WECOM["encodingAESKey"], WECOM["corpId"])
+    now = str(int(time.time()))  # the gateway refuses timestamps outside WeCom's 5-minute replay window
     out = []
     for i in range(count):
         msg_id = first_id + i
@@ -83,7 +84,7 @@ def wecom_requests(count: int, first_id: int) -> list[Prepared]:
             f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hello {msg_id}]]></Content>"
             f"<MsgId>{msg_id}</MsgId><AgentID>1000002</AgentID></xml>"
         )
-        nonce, ts = f"n{msg_id}", "1763700000"
+        nonce, ts = f"n{msg_id}", now
         sealed = crypto.encrypt_message(inner, nonce=nonce, timestamp=ts)
         encrypted = re.search(r"<Encrypt><!\[CDATA\[(.*?)\]\]></Encrypt>", sealed)
         signature = re.search(r"<MsgSignature><!\[CDATA\[(.*?)\]\]></MsgSignature>", sealed)

@@ -1,7 +1,8 @@
 """The operator's Prometheus metrics, in a registry of their own created at start-up.
 
 Why not the runtime's `Metrics`: the operator may import only the runtime's config and core, and
-its metrics (SPEC §4: `parley_reconcile_total{kind,outcome}`, `parley_reconcile_seconds`) are its own,
+its metrics (docs/operator.md, "Events and metrics": `parley_reconcile_total{kind,outcome}`,
+`parley_reconcile_seconds`) are its own,
 plus `parley_canary_weight{namespace,chatbot}`: the weight the route file carries, per bot in a canary.
 """
 

@@ -19,7 +19,9 @@ class UsageError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}")
+        # `main` prints the one `parley: error: ` prefix; a subcommand's parser adds only its name
+        command = self.prog.partition(" ")[2]
+        raise UsageError(f"{command}: {message}" if command else message)
 
 
 def _add_runtime_args(p: argparse.ArgumentParser, *, with_port: bool = True) -> None:
@@ -58,8 +60,19 @@ def _track(args: argparse.Namespace) -> int:
     from parley_runtime.core.tracks import track_for
 
     if not 0 <= args.weight <= 100:
-        raise UsageError("parley track: --weight must be between 0 and 100")
+        raise UsageError("track: --weight must be between 0 and 100")
     print(track_for(args.bot, args.platform, args.user, args.weight))
+    return 0
+
+
+def _providers(args: argparse.Namespace) -> int:
+    from parley_runtime.config import presets
+
+    rows = [(p.name, p.family, p.base_url or "-") for _, p in sorted(presets.PRESETS.items())]
+    name_width = max(len(name) for name, _, _ in rows)
+    family_width = max(len(family) for _, family, _ in rows)
+    for name, family, url in rows:
+        print(f"{name:<{name_width}}  {family:<{family_width}}  {url}")
     return 0
 
 
@@ -85,12 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--track", choices=["stable", "canary"], help="which queue to consume")
         p.set_defaults(handler=_run_role(role))
 
-    p = sub.add_parser("track", help="print canary or stable for a user at a weight (SPEC §11)")
+    p = sub.add_parser("track", help="print canary or stable for a user at a weight")
     p.add_argument("--bot", required=True)
     p.add_argument("--platform", required=True)
     p.add_argument("--user", required=True)
     p.add_argument("--weight", required=True, type=float)
     p.set_defaults(handler=_track)
+
+    p = sub.add_parser("providers", help="list the provider presets: name, family, default base URL")
+    p.set_defaults(handler=_providers)
 
     p = sub.add_parser("dlq", help="inspect and replay dead-lettered outbound messages")
     dsub = p.add_subparsers(dest="dlq_command", required=True, parser_class=_Parser)

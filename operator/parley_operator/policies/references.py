@@ -1,4 +1,5 @@
-"""Do the Secrets a bot and its bindings name exist, with the keys SPEC §6 requires?
+"""Do the Secrets a bot and its bindings name exist, with the keys their platforms require
+(docs/platforms/*.md, "Secret")?
 
 Only key NAMES are ever compared: the values are not part of `Observed` at all.
 """

@@ -1,7 +1,7 @@
 """Which Secrets a bot's pods mount, and the volumes and mounts for them and for the config.
 
 Every Secret the manifest names is mounted whole at `/var/run/parley/secrets/<name>/`, which is the
-layout `secretKeyRef {name, key}` resolves against (SPEC §2).
+layout `secretKeyRef {name, key}` resolves against (docs/concepts.md, "Secrets layout").
 """
 
 import hashlib

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from parley_runtime.config import presets
 from parley_runtime.config.models import BOT_NAME_MAX, BOT_NAME_PATTERN
 from parley_runtime.config.platforms import REQUIRED_KEYS
 
@@ -24,6 +25,9 @@ class Rule:
 
 
 _NO_CREDENTIALS = sorted(p for p, keys in REQUIRED_KEYS.items() if not keys)
+_KEYLESS = [p.name for p in presets.PROVIDERS.values() if not p.needs_key]
+_BASE_URL_NEEDED = [p.name for p in presets.PROVIDERS.values() if p.needs_base_url]
+_API_VERSIONED = [p.name for p in presets.PROVIDERS.values() if p.api_version is not None]
 
 CHATBOT_RULES = (
     Rule(
@@ -46,9 +50,21 @@ CHATBOT_RULES = (
     ),
     Rule(
         ("spec", "models", "routes", ITEMS),
-        "!(self.provider in ['anthropic', 'gemini']) || has(self.apiKey)",
-        "providers anthropic and gemini need apiKey",
+        f"self.provider in {_KEYLESS!r} || has(self.apiKey)",
+        f"hosted providers need apiKey (only {', '.join(_KEYLESS)} run without one)",
         ".apiKey",
+    ),
+    Rule(
+        ("spec", "models", "routes", ITEMS),
+        f"!(self.provider in {_BASE_URL_NEEDED!r}) || has(self.baseURL)",
+        f"baseURL (the resource endpoint) is required for provider {' or '.join(_BASE_URL_NEEDED)}",
+        ".baseURL",
+    ),
+    Rule(
+        ("spec", "models", "routes", ITEMS),
+        f"!has(self.apiVersion) || self.provider in {_API_VERSIONED!r}",
+        f"apiVersion applies only to provider {' or '.join(_API_VERSIONED)}",
+        ".apiVersion",
     ),
     Rule(("spec", "scaling"), "self.minReplicas <= self.maxReplicas", "minReplicas must be <= maxReplicas"),
     Rule(

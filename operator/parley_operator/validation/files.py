@@ -8,7 +8,7 @@ from parley_operator.validation.documents import Checker, Collected
 from parley_operator.validation.problems import Problem
 from parley_operator.validation.references import reference_problems
 from parley_runtime.config.errors import ConfigError
-from parley_runtime.config.loader import parse_documents
+from parley_runtime.config.loader import read_manifest
 
 
 @dataclass(frozen=True)
@@ -24,15 +24,7 @@ def validate_files(paths: Sequence[Path]) -> Report:
     for path in paths:
         source = str(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            collected.problems.append(Problem(source, "", "", f"cannot read: {exc.strerror or exc}"))
-            continue
-        except UnicodeDecodeError:
-            collected.problems.append(Problem(source, "", "", "not UTF-8 text"))
-            continue
-        try:
-            documents = parse_documents(text, source)
+            documents = read_manifest(path)  # the runtime's reader, limits included (SPEC §15)
         except ConfigError as exc:
             collected.problems += [
                 Problem(source, "", "", line.removeprefix(f"{source}: ")) for line in exc.problems

@@ -13,6 +13,7 @@ from typing import Any
 import jsonschema
 
 from parley_operator.validation.problems import path_of
+from parley_runtime.config.errors import closest
 
 
 def to_json_schema(node: dict[str, Any]) -> dict[str, Any]:
@@ -62,6 +63,12 @@ def _describe(err: jsonschema.ValidationError) -> Iterator[tuple[str, str]]:
             if name not in allowed:
                 yield path_of([*loc, name]), "unknown field"
         return
+    if kind == "enum" and isinstance(err.instance, str) and isinstance(expected, list):
+        meant = closest(err.instance, [str(v) for v in expected])
+        if meant is not None:  # a typo: name the value meant rather than the whole list
+            noun = loc[-1] if loc and isinstance(loc[-1], str) else "value"
+            yield path_of(loc), f"unknown {noun}; did you mean {meant}?"
+            return
     yield path_of(loc) or "(document)", _message(kind, expected)
 
 

@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from parley_runtime.app.components import Components
 
-__all__ = ["Disconnected", "FastJSON", "headers_of", "query_of", "read_body", "serve"]
+__all__ = ["OVERLOADED", "Disconnected", "FastJSON", "headers_of", "query_of", "read_body", "serve"]
 
 
 class Disconnected(Exception):
@@ -39,6 +39,15 @@ class FastJSON(Response):
             (b"content-length", str(len(self.body)).encode()),
             *(headers or ()),
         ]
+
+
+# Past the process's in-flight bound (`factory.ParleyApp`): answered at once, never queued or dropped.
+# One immutable answer, built once: the overloaded path must cost less than the requests it turns away.
+OVERLOADED = FastJSON(
+    {"error": "overloaded: too many requests in flight, retry shortly"},
+    status_code=503,
+    headers=[(b"retry-after", b"1")],
+)
 
 
 async def read_body(receive: Receive, limit: int) -> bytes | None:

@@ -25,7 +25,7 @@ INTERNAL_TOKEN_HEADER = "X-Parley-Internal-Token"  # noqa: S105 - a header name,
 # An LLM answer can take a while; a stream only needs the next chunk within `read`.
 FORWARD_TIMEOUT = httpx.Timeout(connect=5.0, read=180.0, write=30.0, pool=10.0)
 _PASSED_ON = ("authorization", "accept", "accept-language", "user-agent", "x-request-id")
-_ANSWER_HEADERS = ("content-type", "cache-control", "x-accel-buffering", "www-authenticate")
+_ANSWER_HEADERS = ("content-type", "cache-control", "x-accel-buffering", "www-authenticate", "retry-after")
 
 
 def engine_url(cfg: RuntimeConfig, track: Track) -> str:

@@ -1,7 +1,8 @@
 """Builds every long-lived component of a role once, and closes them in reverse order.
 
-`parley serve` gets SQLite sessions and dedup, an in-process queue and limiter; the cluster roles get
-the Redis implementations. The gateway builds no model router, plugins or pipeline: it never calls an
+`parley serve` gets one SQLite file (a durable queue with its de-duplication marks and sent-reply
+ledger, sessions, dead letters) and an in-process limiter; the cluster roles get the Redis
+implementations. The gateway builds no model router, plugins or pipeline: it never calls an
 LLM (its pod may not even hold the keys). In the engine role, replies for bindings whose connection a
 gateway holds (OneBot) go through the Redis send relay. Nothing here runs at import time.
 """
@@ -20,15 +21,14 @@ import httpx
 import redis.asyncio as aioredis
 
 from parley_runtime.app.bootstrap import RuntimeConfig, redis_url
-from parley_runtime.core.messages import InboundMessage, OutboundMessage
-from parley_runtime.core.protocols import DedupStore, MessageQueue, PlatformAdapter, RateLimiter, SessionStore
+from parley_runtime.core.messages import InboundMessage
+from parley_runtime.core.protocols import MessageQueue, PlatformAdapter, RateLimiter, SentLedger, SessionStore
 from parley_runtime.engine.pipeline import Pipeline, session_key
 from parley_runtime.gateway import lease
-from parley_runtime.gateway.intake import EnqueueOnce, Intake
+from parley_runtime.gateway.intake import Intake
 from parley_runtime.gateway.routing import RouteTable
 from parley_runtime.limits.memory import InProcessRateLimiter
-from parley_runtime.limits.redis import RedisDedupStore, RedisRateLimiter
-from parley_runtime.limits.sqlite import SqliteDedupStore
+from parley_runtime.limits.redis import RedisRateLimiter
 from parley_runtime.llm.aiohttp_transport import SharedClient
 from parley_runtime.llm.router import Router, build_router
 from parley_runtime.observability.metrics import Metrics
@@ -37,9 +37,11 @@ from parley_runtime.platforms.base import AdapterContext
 from parley_runtime.plugins.api import PluginServices
 from parley_runtime.plugins.host import PluginHost
 from parley_runtime.queue import deadletter_redis, deadletter_sqlite, outbox, send_relay
-from parley_runtime.queue.memory import InProcessQueue
+from parley_runtime.queue.ledger_redis import RedisLedger
 from parley_runtime.queue.outbound import DeadLetterStore, OutboundSender
 from parley_runtime.queue.redis_streams import RedisStreamsQueue
+from parley_runtime.queue.reply_route import ReplyRoute
+from parley_runtime.queue.sqlite_queue import SqliteQueue
 from parley_runtime.sessions.redis import RedisSessionStore
 from parley_runtime.sessions.sqlite import SqliteSessionStore
 from parley_runtime.sessions.write_behind import WriteBehindSessionStore
@@ -62,8 +64,8 @@ class Components:
     router: Router | None  # None in the gateway role, which never calls a model
     sessions: SessionStore
     limiter: RateLimiter
-    dedup: DedupStore
     queue: MessageQueue
+    ledger: SentLedger
     plugins: PluginHost | None
     pipeline: Pipeline | None
     routes: RouteTable
@@ -125,11 +127,109 @@ def data_file(cfg: RuntimeConfig) -> Path:
     return path / "parley.sqlite3"
 
 
+@dataclass
+class Stores:
+    """Where a role keeps its state: the SQLite file of `parley serve`, or the cluster's Redis."""
+
+    sessions: SessionStore
+    limiter: RateLimiter
+    queue: MessageQueue
+    ledger: SentLedger
+    dead_letters: DeadLetterStore
+    outbox: outbox.Outbox
+
+
+async def local_stores(cfg: RuntimeConfig, stack: contextlib.AsyncExitStack) -> Stores:
+    """`parley serve`: one SQLite file in the data folder; accepted messages survive a restart."""
+    db = data_file(cfg)
+    queue = await SqliteQueue.open(db, bot=cfg.name)
+    stack.push_async_callback(queue.close)
+    sessions = WriteBehindSessionStore(await SqliteSessionStore.open(db))
+    stack.push_async_callback(sessions.close)
+    dead_letters = await deadletter_sqlite.SqliteDeadLetterStore.open(db, bot=cfg.name)
+    stack.push_async_callback(dead_letters.close)
+    box = await outbox.SqliteOutbox.open(db, bot=cfg.name)
+    stack.push_async_callback(box.close)
+    return Stores(
+        sessions=sessions,
+        limiter=InProcessRateLimiter(clock=time.monotonic),
+        queue=queue,
+        ledger=queue.ledger(),
+        dead_letters=dead_letters,
+        outbox=box,
+    )
+
+
+def redis_stores(cfg: RuntimeConfig, client: aioredis.Redis, stack: contextlib.AsyncExitStack) -> Stores:
+    """The cluster roles: everything shared through one Redis, which the caller owns."""
+    queue = RedisStreamsQueue(client, bot=cfg.name, visibility_timeout=cfg.settings.queue_visibility_timeout)
+    stack.push_async_callback(queue.close)
+    return Stores(
+        sessions=RedisSessionStore(client),
+        limiter=RedisRateLimiter(client),
+        queue=queue,
+        ledger=RedisLedger(client, bot=cfg.name),
+        dead_letters=deadletter_redis.RedisDeadLetterStore(client, bot=cfg.name),
+        outbox=outbox.RedisOutbox(client, bot=cfg.name),
+    )
+
+
+def engine_parts(
+    cfg: RuntimeConfig, stores: Stores, http: httpx.AsyncClient, metrics: Metrics
+) -> tuple[Router, PluginHost, Pipeline]:
+    """The model router, the plugins and the pipeline: only roles that answer messages build them."""
+    spec = cfg.bot.obj.spec
+    router = build_router(spec.models, cfg.secrets, http, metrics)
+    sessions = stores.sessions
+
+    async def reset_session(message: InboundMessage) -> None:
+        await sessions.clear(session_key(message))
+
+    services = PluginServices(http=http, clock=time.time, reset_session=reset_session, bot=cfg.name)
+    plugins = PluginHost.load(
+        spec.plugins,
+        services=services,
+        metrics=metrics,
+        plugins_dir=cfg.settings.plugins_dir,
+        source=cfg.bot.source,
+    )
+    pipeline = Pipeline(
+        spec,
+        model=router,
+        sessions=sessions,
+        limiter=stores.limiter,
+        plugins=plugins,
+        metrics=metrics,
+        clock=time.time,
+    )
+    return router, plugins, pipeline
+
+
+def build_adapters(
+    cfg: RuntimeConfig, http: httpx.AsyncClient, metrics: Metrics, ledger: SentLedger
+) -> dict[str, PlatformAdapter]:
+    return {
+        b.obj.name: registry.factory(b.obj.spec.platform)(
+            AdapterContext(
+                bot=cfg.name,
+                binding=b.obj.name,
+                platform=b.obj.spec.platform,
+                credentials=cfg.secrets.credentials.get(b.obj.name, {}),
+                settings=b.obj.spec.typed_settings(),
+                http=http,
+                metrics=metrics,
+                clock=time.time,
+                ledger=ledger,
+            )
+        )
+        for b in cfg.bindings
+    }
+
+
 @contextlib.asynccontextmanager
 async def build(cfg: RuntimeConfig, *, metrics: Metrics | None = None) -> AsyncIterator[Components]:
     """All components for `cfg.settings.role`; raises ConfigError before anything listens."""
     metrics = metrics or Metrics()
-    spec = cfg.bot.obj.spec
     async with contextlib.AsyncExitStack() as stack:
         http = await stack.enter_async_context(
             # aiohttp underneath httpx's API: httpx's own pool costs several times more CPU per call
@@ -141,83 +241,17 @@ async def build(cfg: RuntimeConfig, *, metrics: Metrics | None = None) -> AsyncI
         if url:
             client = aioredis.Redis.from_url(url)
             stack.push_async_callback(client.aclose)
-        sessions: SessionStore
-        limiter: RateLimiter
-        dedup: DedupStore
-        queue: MessageQueue
-        dead_letters: DeadLetterStore
-        box: outbox.Outbox
-        enqueue_once: EnqueueOnce | None = None
-        if client is None:
-            db = data_file(cfg)
-            sessions = WriteBehindSessionStore(await SqliteSessionStore.open(db))
-            limiter = InProcessRateLimiter(clock=time.monotonic)
-            dedup = await SqliteDedupStore.open(db)
-            queue = InProcessQueue()
-            dead_letters = await deadletter_sqlite.SqliteDeadLetterStore.open(db, bot=cfg.name)
-            box = await outbox.SqliteOutbox.open(db, bot=cfg.name)
+            stores = redis_stores(cfg, client, stack)
         else:
-            sessions = RedisSessionStore(client)
-            limiter = RedisRateLimiter(client)
-            redis_dedup = dedup = RedisDedupStore(client)
-            redis_queue = queue = RedisStreamsQueue(
-                client, bot=cfg.name, visibility_timeout=cfg.settings.queue_visibility_timeout
-            )
-
-            async def enqueue_once(message: InboundMessage, key: str, ttl: float) -> bool:
-                return await redis_queue.put_if_first(message, redis_dedup.redis_key(key), ttl)
-
-            dead_letters = deadletter_redis.RedisDeadLetterStore(client, bot=cfg.name)
-            box = outbox.RedisOutbox(client, bot=cfg.name)
-        stack.push_async_callback(sessions.close)
-        stack.push_async_callback(queue.close)
-        for closeable in (dedup, dead_letters, box):
-            close = getattr(closeable, "close", None)
-            if close is not None:
-                stack.push_async_callback(close)
+            stores = await local_stores(cfg, stack)
 
         router: Router | None = None
         plugins: PluginHost | None = None
         pipeline: Pipeline | None = None
         if cfg.settings.role != "gateway":
-            router = build_router(spec.models, cfg.secrets, http, metrics)
+            router, plugins, pipeline = engine_parts(cfg, stores, http, metrics)
             stack.push_async_callback(router.aclose)
-
-            async def reset_session(message: InboundMessage) -> None:
-                await sessions.clear(session_key(message))
-
-            services = PluginServices(http=http, clock=time.time, reset_session=reset_session, bot=cfg.name)
-            plugins = PluginHost.load(
-                spec.plugins,
-                services=services,
-                metrics=metrics,
-                plugins_dir=cfg.settings.plugins_dir,
-                source=cfg.bot.source,
-            )
-            pipeline = Pipeline(
-                spec,
-                model=router,
-                sessions=sessions,
-                limiter=limiter,
-                plugins=plugins,
-                metrics=metrics,
-                clock=time.time,
-            )
-        adapters = {
-            b.obj.name: registry.factory(b.obj.spec.platform)(
-                AdapterContext(
-                    bot=cfg.name,
-                    binding=b.obj.name,
-                    platform=b.obj.spec.platform,
-                    credentials=cfg.secrets.credentials.get(b.obj.name, {}),
-                    settings=b.obj.spec.typed_settings(),
-                    http=http,
-                    metrics=metrics,
-                    clock=time.time,
-                )
-            )
-            for b in cfg.bindings
-        }
+        adapters = build_adapters(cfg, http, metrics, stores.ledger)
 
         relay: send_relay.RelayClient | None = None
         relayed: dict[str, float] = {}  # binding -> how long to wait for the gateway's answer
@@ -225,35 +259,26 @@ async def build(cfg: RuntimeConfig, *, metrics: Metrics | None = None) -> AsyncI
             relayed = relay_timeouts(cfg)
             if relayed:
                 relay = send_relay.RelayClient(client, bot=cfg.name, consumer=consumer_name(cfg))
-
-        async def send(message: OutboundMessage) -> None:
-            binding = message.inbound.binding
-            if relay is not None and binding in relayed:
-                await relay.send(message, wait_seconds=relayed[binding])
-            else:
-                await adapters[binding].send(message)
-
-        sender = OutboundSender(send, dead_letters, metrics=metrics)
+        route = ReplyRoute(adapters, relay=relay, relayed=relayed)
+        sender = OutboundSender(route.send, stores.dead_letters, metrics=metrics)
         routes = RouteTable(cfg.settings.route_file, time.monotonic)
         comps = Components(
             cfg=cfg,
             metrics=metrics,
             http=http,
             router=router,
-            sessions=sessions,
-            limiter=limiter,
-            dedup=dedup,
-            queue=queue,
+            sessions=stores.sessions,
+            limiter=stores.limiter,
+            queue=stores.queue,
+            ledger=stores.ledger,
             plugins=plugins,
             pipeline=pipeline,
             routes=routes,
             adapters=adapters,
-            dead_letters=dead_letters,
-            outbox=box,
+            dead_letters=stores.dead_letters,
+            outbox=stores.outbox,
             sender=sender,
-            intake=Intake(
-                dedup=dedup, queue=queue, routes=routes, metrics=metrics, enqueue_once=enqueue_once
-            ),
+            intake=Intake(queue=stores.queue, routes=routes, metrics=metrics),
             redis=client,
             relay=relay,
             consumer_id=consumer_name(cfg),

@@ -70,7 +70,7 @@ def _bot_name(args: argparse.Namespace) -> str:
         return load_manifests(files).bot(args.bot).obj.name
     if args.bot:
         return str(args.bot)
-    raise _Usage(f"parley dlq {args.dlq_command}: give the bot with -f FILE or --bot NAME")
+    raise _Usage(f"dlq {args.dlq_command}: give the bot with -f FILE or --bot NAME")
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
@@ -86,7 +86,7 @@ def _check_ids(ids: list[str], *, redis: bool) -> None:
         ok = _REDIS_ID.fullmatch(entry_id) if redis else entry_id.isdigit()
         if not ok:
             shape = "like 1732190000000-0" if redis else "a number"
-            raise _Usage(f"parley dlq replay: {entry_id!r} is not a dead letter id ({shape})")
+            raise _Usage(f"dlq replay: {entry_id!r} is not a dead letter id ({shape})")
 
 
 def format_line(entry: DeadLetter) -> str:

@@ -5,6 +5,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,8 +13,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from redis.exceptions import RedisError
 from starlette.types import Receive, Scope, Send
 
+from parley_runtime.app import asgi, errors, routes_chat, routes_ops, routes_webhook
 from parley_runtime.app import components as components_mod
-from parley_runtime.app import errors, routes_chat, routes_ops, routes_webhook
 from parley_runtime.app.bootstrap import RuntimeConfig
 from parley_runtime.app.components import Components
 from parley_runtime.app.state import NotReady
@@ -105,7 +106,7 @@ def background_tasks(comps: Components) -> list[Callable[[], Awaitable[None]]]:
         for track in _tracks_consumed(comps):
             loops.append(
                 lambda t=track: worker.run(  # type: ignore[misc]
-                    comps.queue, t, comps.consumer_id, pipeline, comps.sender.deliver
+                    comps.queue, t, comps.consumer_id, pipeline, comps.sender.deliver, comps.ledger
                 )
             )
             loops.append(lambda t=track: _report_lag(comps, t))  # type: ignore[misc]
@@ -163,18 +164,34 @@ class ParleyApp(FastAPI):
     takes; they parse their own bodies and answer their own errors, so they need no dependency
     injection, exception middleware or body-limit wrappers (docs/benchmarks.md). Everything else —
     health, metrics, the web page, OpenAPI, WebSockets, the lifespan — goes through FastAPI as usual.
+
+    At most `max_in_flight` hot requests run at once (a streamed answer counts until its last byte);
+    the next ones get `asgi.OVERLOADED` (503, Retry-After) at once rather than waiting in an unbounded
+    pile. Probes and metrics are not counted: an overloaded process is still alive and observable.
     """
+
+    def __init__(self, *, max_in_flight: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0  # one event loop: a plain counter, no lock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            if scope["path"] == routes_chat.PATH and scope["method"] == "POST":
+            target = None
+            chat = scope["path"] == routes_chat.PATH and scope["method"] == "POST"
+            if chat or (target := routes_webhook.webhook_target(scope)) is not None:
                 scope["app"] = self
-                await routes_chat.serve_chat(scope, receive, send)
-                return
-            target = routes_webhook.webhook_target(scope)
-            if target is not None:
-                scope["app"] = self
-                await routes_webhook.serve_webhook(scope, receive, send, *target)
+                if self.in_flight >= self.max_in_flight:
+                    await asgi.OVERLOADED(scope, receive, send)
+                    return
+                self.in_flight += 1
+                try:
+                    if target is None:
+                        await routes_chat.serve_chat(scope, receive, send)
+                    else:
+                        await routes_webhook.serve_webhook(scope, receive, send, *target)
+                finally:
+                    self.in_flight -= 1
                 return
         await super().__call__(scope, receive, send)
 
@@ -193,7 +210,13 @@ def create_app(cfg: RuntimeConfig, comps: Components | None = None) -> FastAPI:
             finally:
                 app.state.components = None
 
-    app = ParleyApp(title=f"Parley · {cfg.name}", lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app = ParleyApp(
+        title=f"Parley · {cfg.name}",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        max_in_flight=cfg.settings.max_in_flight,
+    )
     app.include_router(routes_ops.router)
     app.include_router(routes_chat.router)
     app.include_router(routes_webhook.router)

@@ -9,10 +9,11 @@ import hmac
 import itertools
 import json
 import logging
+import math
 import secrets
 import time
 from collections.abc import AsyncIterator, Mapping
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
@@ -25,6 +26,8 @@ from parley_runtime.app.asgi import FastJSON, headers_of, query_of, read_body, s
 from parley_runtime.app.components import Components
 from parley_runtime.app.state import components
 from parley_runtime.core.messages import InboundMessage, Track
+from parley_runtime.engine.pipeline import RATE_LIMITED_TEXT, StreamEvent
+from parley_runtime.limits import memory as limits_memory
 
 log = logging.getLogger("parley.chat")
 router = APIRouter()
@@ -92,8 +95,23 @@ def _wants_stream(query: Mapping[str, str]) -> bool:
 
 MAX_BODY_BYTES = 256 * 1024  # a 32,000-character message in JSON, with room for escapes
 
+# Rate limits are per minute over a sliding window (limits/): one window after a refusal the oldest
+# counted message has left it, so a retry then is let in. Platforms get the short reply text instead.
+RETRY_AFTER_SECONDS = math.ceil(limits_memory.WINDOW_SECONDS)
+_TOO_FAST = FastJSON(
+    {"error": RATE_LIMITED_TEXT},
+    status_code=429,
+    headers=[(b"retry-after", str(RETRY_AFTER_SECONDS).encode())],
+)
 
-@router.post(PATH, response_model=ChatAnswer, openapi_extra=_OPENAPI)
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    429: {"description": "Over the rate limit; `Retry-After` says when to retry"},
+    503: {"description": "Overloaded (with `Retry-After`), starting or stopping, or a dependency is down"},
+}
+
+
+@router.post(PATH, response_model=ChatAnswer, openapi_extra=_OPENAPI, responses=_ERRORS)
 async def chat(request: Request) -> Response:
     """Described here for the OpenAPI document; `serve_chat` answers it ahead of FastAPI."""
     body, scope = await request.body(), request.scope
@@ -152,18 +170,32 @@ async def answer(comps: Components, raw: bytes, headers: Mapping[str, str], *, s
     )
     if not stream:
         reply = await pipeline.handle(message)
+        if reply.outcome == "rate_limited":
+            return _TOO_FAST
         return FastJSON({"reply": reply.text, "session_id": session_id, "model": reply.model, "track": track})
+    # The status goes out with the first event: the rate limit is decided before it, so a refusal is a
+    # 429 rather than a 200 stream carrying the "too fast" text; a dependency lost before it is a 503.
+    stream_events = pipeline.stream(message)
+    first = await anext(stream_events)
+    if first.reply is not None and first.reply.outcome == "rate_limited":
+        await anext(stream_events, None)  # lets the pipeline's generator finish
+        return _TOO_FAST
+
+    def encode(event: StreamEvent) -> bytes:
+        if event.done and event.reply is not None:
+            final = ChatAnswer(
+                reply=event.reply.text, session_id=session_id, model=event.reply.model, track=track
+            )
+            return _sse({"done": True, **final.model_dump()}, event="done")
+        return _sse({"delta": event.delta}) if event.delta else b""
 
     async def events() -> AsyncIterator[bytes]:
         try:
-            async for event in pipeline.stream(message):
-                if event.done and event.reply is not None:
-                    final = ChatAnswer(
-                        reply=event.reply.text, session_id=session_id, model=event.reply.model, track=track
-                    )
-                    yield _sse({"done": True, **final.model_dump()}, event="done")
-                elif event.delta:
-                    yield _sse({"delta": event.delta})
+            if chunk := encode(first):
+                yield chunk
+            async for event in stream_events:
+                if chunk := encode(event):
+                    yield chunk
         except (RedisError, OSError) as exc:  # the 200 is sent: the stream ends with an error event
             log.warning("chat stream lost a dependency", extra={"error": type(exc).__name__})
             yield _sse({"error": "temporarily unavailable"}, event="error")

@@ -11,15 +11,23 @@ import logging
 from collections.abc import Callable
 
 import uvicorn
+from fastapi import FastAPI
 
 from parley_runtime.app import bootstrap, components
 from parley_runtime.app.factory import create_app
+from parley_runtime.config.settings import RuntimeSettings
 from parley_runtime.observability import logs
 
 log = logging.getLogger("parley.server")
 
 GC_GEN0_THRESHOLD = 50_000
 GC_GEN2_THRESHOLD = 100
+# An idle keep-alive connection is closed by the client, never by us: a server that closes first races
+# a client that is just reusing the connection, and that request dies with a reset (httpx.ReadError,
+# aiohttp's ServerDisconnectedError). So we wait longer than the pools that call us keep connections
+# idle — the gateway's aiohttp pool towards engines (15 s), httpx (5 s), load balancers (60 s);
+# 75 s is nginx's own default.
+KEEP_ALIVE_SECONDS = 75
 
 
 def _tune_gc() -> None:
@@ -36,22 +44,27 @@ def _tune_gc() -> None:
     gc.set_threshold(GC_GEN0_THRESHOLD, gen1, GC_GEN2_THRESHOLD)
 
 
+def uvicorn_config(app: FastAPI, settings: RuntimeSettings) -> uvicorn.Config:
+    """How every role listens; the in-flight bound itself is the app's (`factory.ParleyApp`)."""
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        server_header=False,
+        proxy_headers=False,  # nothing here reads the client address; saves work on every request
+    )
+
+
 async def _serve(cfg: bootstrap.RuntimeConfig) -> None:
     async with components.build(cfg) as comps:
         app = create_app(cfg, comps)
         _tune_gc()
-        config = uvicorn.Config(
-            app,
-            host=cfg.settings.host,
-            port=cfg.settings.port,
-            log_config=None,
-            access_log=False,
-            lifespan="on",
-            timeout_graceful_shutdown=10,
-            server_header=False,
-            proxy_headers=False,  # nothing here reads the client address; saves work on every request
-        )
-        server = uvicorn.Server(config)
+        server = uvicorn.Server(uvicorn_config(app, cfg.settings))
         log.info("listening", extra={"bot": cfg.name, "role": cfg.settings.role, "port": cfg.settings.port})
         await server.serve()
         if not server.started:

@@ -3,6 +3,7 @@
 ConfigError            -- raised by the loader and the secret resolver; carries all problems
 """
 
+import difflib
 import json
 import re
 from collections.abc import Sequence
@@ -36,6 +37,17 @@ def field_path(loc: Sequence[int | str]) -> str:
 
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_\-$@]+")
+
+
+def closest(word: str, choices: Sequence[str]) -> str | None:
+    """The choice a mistyped `word` most likely meant, for "did you mean …?": the closest spelling,
+    else the only choice that starts with it (`azure` → `azure-openai`); None when nothing fits."""
+    wanted = word.strip().lower()
+    close = difflib.get_close_matches(wanted, choices, n=1)
+    if close:
+        return close[0]
+    starting = [c for c in choices if len(wanted) >= 3 and c.startswith(wanted)]
+    return starting[0] if len(starting) == 1 else None
 
 
 def describe_validation_error(prefix: str, exc: ValidationError) -> list[str]:

@@ -13,8 +13,9 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
-from parley_runtime.config import platforms
+from parley_runtime.config import platforms, presets
 from parley_runtime.core.durations import DURATION_PATTERN, parse_duration
 
 API_GROUP = "parley.dev"
@@ -58,7 +59,8 @@ class Pricing(SpecModel):
     output_per_million: Annotated[float, Field(ge=0)] = 0.0
 
 
-ProviderName = Literal["openai-compatible", "anthropic", "gemini", "echo"]
+# A family (`openai-compatible`, `anthropic`, `gemini`, `echo`) or a preset name (config/presets.py).
+ProviderName = Annotated[str, Field(json_schema_extra={"enum": list(presets.NAMES)})]
 
 
 class ModelRoute(SpecModel):
@@ -66,6 +68,9 @@ class ModelRoute(SpecModel):
     provider: ProviderName
     model: Annotated[str, Field(min_length=1)]
     base_url: Annotated[str | None, Field(alias="baseURL")] = None
+    api_version: Annotated[
+        str | None, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][-.A-Za-z0-9]*$")
+    ] = None  # Azure's `api-version` query; the preset's default when absent
     api_key: SecretValue | None = None
     priority: Annotated[int, Field(ge=0, le=1000)] = 0
     weight: Percent = 100
@@ -82,10 +87,24 @@ class ModelRoute(SpecModel):
     def timeout_seconds(self) -> float:
         return parse_duration(self.timeout)
 
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, name: str) -> str:
+        if name not in presets.PROVIDERS:
+            close = presets.suggest(name)
+            hint = f"did you mean {close}?" if close else "`parley providers` lists the presets"
+            raise PydanticCustomError("unknown_provider", "unknown provider; {hint}", {"hint": hint})
+        return name
+
     @model_validator(mode="after")
-    def _needs_key(self) -> "ModelRoute":
-        if self.provider in ("anthropic", "gemini") and self.api_key is None:
+    def _preset_needs(self) -> "ModelRoute":
+        preset = presets.lookup(self.provider)
+        if preset.needs_key and self.api_key is None:
             raise ValueError(f"provider {self.provider} needs apiKey")
+        if preset.needs_base_url and self.base_url is None:
+            raise ValueError(f"provider {self.provider} needs baseURL (the resource endpoint)")
+        if self.api_version is not None and preset.api_version is None:
+            raise ValueError(f"apiVersion does not apply to provider {self.provider}")
         return self
 
 

@@ -1,4 +1,5 @@
-"""Per-platform facts the config needs: names, credential keys (SPEC §6) and typed settings."""
+"""Per-platform facts the config needs: names, credential keys (docs/platforms/*.md, "Secret") and
+typed settings."""
 
 import typing
 from typing import Annotated, Any, Literal

@@ -30,6 +30,9 @@ class RuntimeSettings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
     hot_reload_plugins: bool = True
+    # Chat and webhook requests one process serves at once; past it they get 503 with Retry-After
+    # instead of queueing without bound (SPEC §15 "Overload"). Far above what a healthy process sees.
+    max_in_flight: Annotated[int, Field(ge=1, le=1_000_000)] = 1024
     # Cluster roles. The visibility timeout is how long an unacknowledged message waits before another
     # engine re-claims it (a crashed engine's in-flight work); tests shorten it to about a second.
     queue_visibility_timeout: Annotated[float, Field(gt=0, le=3600)] = 30.0

@@ -32,6 +32,11 @@ class InboundMessage(BaseModel):
     track: Track = "stable"
     reply_context: dict[str, Any] = Field(default_factory=dict)
 
+    @property
+    def key(self) -> str:
+        """Unique per platform event: what de-duplication and the sent-reply ledger are keyed by."""
+        return f"{self.platform}:{self.binding}:{self.event_id}"
+
 
 class OutboundMessage(BaseModel):
     """A reply ready to be sent back through the adapter that received `inbound`."""

@@ -48,15 +48,6 @@ class RateLimiter(Protocol):
     async def allow(self, key: str, limit_per_minute: int) -> bool: ...
 
 
-class DedupStore(Protocol):
-    """Remembers platform event ids so that a redelivery is processed once."""
-
-    async def first_seen(self, key: str, ttl_seconds: float) -> bool: ...
-
-    async def forget(self, key: str) -> None:
-        """Undo `first_seen`, so a redelivery of an event we failed to enqueue is accepted."""
-
-
 class WebhookRequest(BaseModel):
     """What an adapter needs of an inbound HTTP callback: verification is over `body` as received."""
 
@@ -113,10 +104,32 @@ class Delivery(Protocol):
     async def ack(self) -> None: ...
 
 
+class SentLedger(Protocol):
+    """What was already sent for an inbound message, so a redelivery after a crash repeats nothing.
+
+    The reply is kept before its first part is sent and each part is marked once the platform took
+    it; both outlive the queue entry's acknowledgement (they expire after the de-duplication TTL).
+    """
+
+    async def reply(self, key: str) -> OutboundMessage | None: ...
+
+    async def keep(self, message: OutboundMessage) -> None: ...
+
+    async def sent_parts(self, key: str) -> frozenset[int]: ...
+
+    async def mark_sent(self, key: str, part: int) -> None: ...
+
+
 class MessageQueue(Protocol):
     """Inbound events between the gateway and the engines, one stream per track."""
 
     async def put(self, message: InboundMessage) -> None: ...
+
+    async def accept(self, message: InboundMessage, ttl_seconds: float) -> bool:
+        """Enqueue unless `message.key` was accepted within `ttl_seconds`, in one atomic step that is
+        durable when it returns: True when enqueued, False for a redelivery. A failure leaves
+        neither the de-duplication mark nor the message behind."""
+        ...
 
     def consume(self, track: Track, consumer: str) -> AsyncIterator[Delivery]: ...
 

@@ -1,4 +1,4 @@
-"""Gray-release bucketing (SPEC §11): a pure function of bot, platform and user."""
+"""Gray-release bucketing (docs/concepts.md, "Gray release"): a pure function of bot, platform and user."""
 
 import hashlib
 

@@ -1,7 +1,9 @@
 """Feeds queued events through the pipeline and hands replies to the outbound sender.
 
 A delivery is acknowledged only after its reply was sent or dead-lettered, so an engine that dies
-mid-message leaves it pending for another engine to re-claim.
+mid-message leaves it pending for another engine to re-claim. The reply is kept in the sent ledger
+before it is sent, and adapters mark each part there once sent: a re-claimed message whose reply
+exists is not answered anew, and what was sent of it is not sent again.
 """
 
 import asyncio
@@ -9,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from parley_runtime.core.messages import OutboundMessage, Track
-from parley_runtime.core.protocols import Delivery, MessageQueue
+from parley_runtime.core.protocols import Delivery, MessageQueue, SentLedger
 from parley_runtime.engine.pipeline import Pipeline
 
 log = logging.getLogger("parley.engine")
@@ -17,11 +19,16 @@ log = logging.getLogger("parley.engine")
 Deliver = Callable[[OutboundMessage], Awaitable[object]]
 
 
-async def process(delivery: Delivery, pipeline: Pipeline, deliver: Deliver) -> None:
+async def process(delivery: Delivery, pipeline: Pipeline, deliver: Deliver, ledger: SentLedger) -> None:
     message = delivery.message
-    reply = await pipeline.handle(message)
-    if reply.text:
-        await deliver(OutboundMessage(inbound=message, text=reply.text))
+    outbound = await ledger.reply(message.key)
+    if outbound is None:
+        reply = await pipeline.handle(message)
+        if reply.text:
+            outbound = OutboundMessage(inbound=message, text=reply.text)
+            await ledger.keep(outbound)
+    if outbound is not None:
+        await deliver(outbound)
     await delivery.ack()
 
 
@@ -31,6 +38,7 @@ async def run(
     consumer: str,
     pipeline: Pipeline,
     deliver: Deliver,
+    ledger: SentLedger,
     *,
     concurrency: int = 64,
 ) -> None:
@@ -40,7 +48,7 @@ async def run(
 
     async def guarded(delivery: Delivery) -> None:
         try:
-            await process(delivery, pipeline, deliver)
+            await process(delivery, pipeline, deliver, ledger)
         except Exception:  # left unacknowledged: it will be re-delivered
             log.exception("processing failed", extra={"event_id": delivery.message.event_id})
         finally:

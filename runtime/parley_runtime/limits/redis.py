@@ -1,11 +1,9 @@
-"""The cluster's rate limiter and de-duplication store, shared by every replica through one Redis.
+"""The cluster's rate limiter, shared by every replica through one Redis.
 
 Rate limiting is a sliding-window log: one sorted set per key holding the accepted messages of the last
 minute, scored in milliseconds. A Lua script trims, counts and adds in one atomic step, and reads the
 time from Redis itself (TIME), so replicas with skewed clocks still agree. Refused messages are not
 recorded; the set expires one window after its last accepted message.
-
-De-duplication is `SET key 1 NX PX ttl`: only the first writer within the TTL succeeds.
 """
 
 import uuid
@@ -13,7 +11,7 @@ from urllib.parse import quote
 
 import redis.asyncio
 
-__all__ = ["RedisDedupStore", "RedisRateLimiter"]
+__all__ = ["RedisRateLimiter"]
 
 WINDOW_MILLISECONDS = 60_000
 
@@ -55,25 +53,3 @@ class RedisRateLimiter:
             args=[limit_per_minute, WINDOW_MILLISECONDS, member],
         )
         return bool(accepted)
-
-
-class RedisDedupStore:
-    """Keys live under `{prefix}dedup:`; the caller owns the client."""
-
-    def __init__(self, client: "redis.asyncio.Redis", *, prefix: str = "parley:") -> None:
-        self._client = client
-        self._prefix = prefix
-
-    async def first_seen(self, key: str, ttl_seconds: float) -> bool:
-        if ttl_seconds <= 0:
-            return True  # nothing is remembered, so nothing can be a repeat
-        milliseconds = max(1, round(ttl_seconds * 1000))
-        stored = await self._client.set(self.redis_key(key), b"1", nx=True, px=milliseconds)
-        return bool(stored)
-
-    async def forget(self, key: str) -> None:
-        await self._client.delete(self.redis_key(key))
-
-    def redis_key(self, key: str) -> str:
-        """Where `key` is remembered, for scripts that de-duplicate and act in one round trip."""
-        return _key(self._prefix, "dedup", key)

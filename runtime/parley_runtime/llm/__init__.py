@@ -1,4 +1,5 @@
-"""The LLM router (SPEC §7): providers behind one ChatModel, with fallback, circuits and usage.
+"""The LLM router: providers behind one ChatModel, with fallback, circuits and usage (the routes are
+described in docs/configuration.md, "Model routes").
 
 Rule: each provider module (`openai_compat`, `anthropic`, `gemini`, `echo`) imports only
 `provider_base`, `transport`, `media`, `errors`, config and core — never another provider (what they

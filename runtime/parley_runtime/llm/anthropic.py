@@ -11,13 +11,13 @@ from typing import Any
 
 import httpx
 
+from parley_runtime.config import presets
 from parley_runtime.config.models import ModelRoute
 from parley_runtime.core.chat import ChatMessage, ChatRequest, ChatResponse, StreamChunk, ToolCall, Usage
 from parley_runtime.llm import errors, media, provider_base
 
 __all__ = [
     "API_VERSION",
-    "DEFAULT_BASE_URL",
     "DEFAULT_MAX_TOKENS",
     "AnthropicProvider",
     "StreamAssembler",
@@ -25,7 +25,6 @@ __all__ = [
     "parse_message",
 ]
 
-DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 1024  # the API requires max_tokens; used when neither request nor route sets it
 
@@ -188,8 +187,8 @@ class StreamAssembler:
         )
 
 
-def _messages_url(base_url: str | None) -> str:
-    base = (base_url or DEFAULT_BASE_URL).rstrip("/")
+def _messages_url(route: ModelRoute) -> str:
+    base = (route.base_url or presets.lookup(route.provider).base_url or "").rstrip("/")
     return base + ("/messages" if base.endswith("/v1") else "/v1/messages")
 
 
@@ -198,8 +197,8 @@ class AnthropicProvider:
 
     def __init__(self, route: ModelRoute, api_key: str | None, http: httpx.AsyncClient) -> None:
         self.route = route
-        self._url = _messages_url(route.base_url)
-        headers = {"x-api-key": api_key or "", "anthropic-version": API_VERSION}
+        self._url = _messages_url(route)
+        headers = {**presets.lookup(route.provider).key_headers(api_key), "anthropic-version": API_VERSION}
         self._client = provider_base.RouteClient(
             http, route=route.name, headers=headers, timeout_seconds=route.timeout_seconds, secret=api_key
         )

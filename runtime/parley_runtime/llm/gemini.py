@@ -12,13 +12,12 @@ from typing import Any
 
 import httpx
 
+from parley_runtime.config import presets
 from parley_runtime.config.models import ModelRoute
 from parley_runtime.core.chat import ChatMessage, ChatRequest, ChatResponse, StreamChunk, ToolCall, Usage
 from parley_runtime.llm import errors, media, provider_base
 
-__all__ = ["DEFAULT_BASE_URL", "GeminiProvider", "StreamAssembler", "build_payload", "parse_response"]
-
-DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
+__all__ = ["GeminiProvider", "StreamAssembler", "build_payload", "parse_response"]
 
 
 def _image(url: str) -> dict[str, Any]:
@@ -176,11 +175,11 @@ class StreamAssembler:
         )
 
 
-def _model_url(base_url: str | None, model: str) -> str:
-    base = (base_url or DEFAULT_BASE_URL).rstrip("/")
+def _model_url(route: ModelRoute) -> str:
+    base = (route.base_url or presets.lookup(route.provider).base_url or "").rstrip("/")
     if not base.endswith(("/v1beta", "/v1")):
         base += "/v1beta"
-    return f"{base}/models/{model}"
+    return f"{base}/models/{route.model}"
 
 
 class GeminiProvider:
@@ -188,10 +187,10 @@ class GeminiProvider:
 
     def __init__(self, route: ModelRoute, api_key: str | None, http: httpx.AsyncClient) -> None:
         self.route = route
-        model_url = _model_url(route.base_url, route.model)
+        model_url = _model_url(route)
         self._url = model_url + ":generateContent"
         self._stream_url = model_url + ":streamGenerateContent?alt=sse"
-        headers = {"x-goog-api-key": api_key or ""}
+        headers = presets.lookup(route.provider).key_headers(api_key)
         self._client = provider_base.RouteClient(
             http, route=route.name, headers=headers, timeout_seconds=route.timeout_seconds, secret=api_key
         )

@@ -1,22 +1,23 @@
-"""OpenAI Chat Completions and every API that copies it (DeepSeek, Qwen, Moonshot, vLLM, Ollama…).
+"""OpenAI Chat Completions and every API that copies it (DeepSeek, Qwen, Moonshot, vLLM, Ollama, Azure…).
 
-Wire conversion is pure (`build_payload`, `parse_completion`, `StreamAssembler`) so it is tested
-without a server; `OpenAICompatProvider` only adds the HTTP calls.
+Wire conversion is pure (`build_payload`, `parse_completion`, `StreamAssembler`, `chat_url`) so it is
+tested without a server; `OpenAICompatProvider` only adds the HTTP calls. The route's preset
+(config/presets.py) gives the default base URL, the key header and Azure's path and `api-version`.
 """
 
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import httpx
 
+from parley_runtime.config import presets
 from parley_runtime.config.models import ModelRoute
 from parley_runtime.core.chat import ChatMessage, ChatRequest, ChatResponse, StreamChunk, ToolCall, Usage
 from parley_runtime.llm import errors, provider_base
 
-__all__ = ["DEFAULT_BASE_URL", "OpenAICompatProvider", "StreamAssembler", "build_payload", "parse_completion"]
-
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
+__all__ = ["OpenAICompatProvider", "StreamAssembler", "build_payload", "chat_url", "parse_completion"]
 
 
 def _message(m: ChatMessage) -> dict[str, Any]:
@@ -147,13 +148,23 @@ class StreamAssembler:
         )
 
 
+def chat_url(route: ModelRoute) -> str:
+    """Where the route's completions go: `baseURL` (else the preset's) + the preset's path and query."""
+    preset = presets.lookup(route.provider)
+    base = (route.base_url or preset.base_url or "").rstrip("/")
+    url = base + preset.chat_path.format(model=quote(route.model, safe=""))
+    if preset.api_version is not None:
+        url += "?" + urlencode({"api-version": route.api_version or preset.api_version})
+    return url
+
+
 class OpenAICompatProvider:
     """One route to an OpenAI-compatible endpoint."""
 
     def __init__(self, route: ModelRoute, api_key: str | None, http: httpx.AsyncClient) -> None:
         self.route = route
-        self._url = (route.base_url or DEFAULT_BASE_URL).rstrip("/") + "/chat/completions"
-        headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
+        self._url = chat_url(route)
+        headers = presets.lookup(route.provider).key_headers(api_key)
         self._client = provider_base.RouteClient(
             http, route=route.name, headers=headers, timeout_seconds=route.timeout_seconds, secret=api_key
         )

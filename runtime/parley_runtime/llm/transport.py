@@ -6,6 +6,7 @@ the provider's own error text, with the API key scrubbed from that text (some pr
 
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,6 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
+from parley_runtime.core import retry
 from parley_runtime.llm import aiohttp_transport, errors
 
 __all__ = ["error_for_response", "open_stream", "parse_event_json", "post_json", "scrub", "sse_events"]
@@ -43,16 +45,6 @@ def _provider_detail(body: bytes) -> str:
     return str(err or data.get("message") or "")
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None  # HTTP-date form: rare for LLM APIs; fall back to our own backoff
-
-
 def error_for_response(
     route: str, response: httpx.Response, body: bytes, secret: str | None
 ) -> errors.ProviderError:
@@ -67,8 +59,9 @@ def _error_for_status(
 ) -> errors.ProviderError:
     detail = scrub(_provider_detail(body), secret)
     message = f"HTTP {status} from {host}" + (f": {detail}" if detail else "")
-    if status == 429 or status >= 500:
-        return errors.RetryableError(route, message, status=status, retry_after=_retry_after(headers))
+    if retry.is_retryable_status(status):
+        retry_after = retry.retry_after_header(headers, now=time.time())
+        return errors.RetryableError(route, message, status=status, retry_after=retry_after)
     return errors.FatalError(route, message, status=status)
 
 

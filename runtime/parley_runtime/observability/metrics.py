@@ -1,4 +1,5 @@
-"""The Prometheus metrics of SPEC §4, on a registry owned by one `Metrics` instance."""
+"""The runtime's Prometheus metrics (docs/operations.md, "Read the dashboard"), on a registry owned by
+one `Metrics` instance."""
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST

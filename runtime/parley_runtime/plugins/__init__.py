@@ -1,4 +1,4 @@
-"""Plugins (SPEC §8): commands, message matchers, lifecycle hooks and LLM tools written by users.
+"""Plugins (docs/plugins.md): commands, message matchers, lifecycle hooks and LLM tools written by users.
 
 Rule: a plugin reaches the outside world only through what its context hands it (`services.http`,
 `services.clock`, its validated config, its logger); the host is the error boundary, so nothing a

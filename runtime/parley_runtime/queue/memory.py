@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from parley_runtime.core.messages import InboundMessage, Track
 
-__all__ = ["InProcessQueue"]
+__all__ = ["InProcessQueue", "MemoryDelivery"]
 
 
 @dataclass
@@ -27,9 +27,10 @@ class _Entry:
     delivery_count: int = 0
     acked: bool = False
     deadline: float = 0.0  # clock time after which an unacked delivery is handed out again
+    tag: int = 0  # the caller's own reference (the SQLite row of a durable queue)
 
 
-class _Delivery:
+class MemoryDelivery:
     def __init__(self, entry: _Entry, track: "_Track") -> None:
         self._entry = entry
         self._track = track
@@ -46,6 +47,10 @@ class _Delivery:
     @property
     def acked(self) -> bool:
         return self._entry.acked
+
+    @property
+    def tag(self) -> int:
+        return self._entry.tag
 
     async def ack(self) -> None:
         self._track.ack(self._entry)
@@ -117,6 +122,7 @@ class InProcessQueue:
         self._tracks: dict[str, _Track] = {}
         self._ids = itertools.count(1)
         self._closed = False
+        self._seen: dict[str, float] = {}  # de-duplication keys and when they expire
 
     def _track(self, track: Track) -> _Track:
         state = self._tracks.get(track)
@@ -125,11 +131,27 @@ class InProcessQueue:
         return state
 
     async def put(self, message: InboundMessage) -> None:
+        self.put_tagged(message, 0)
+
+    def put_tagged(self, message: InboundMessage, tag: int) -> None:
+        """Enqueue with a reference the consumer's delivery carries back (`delivery.tag`)."""
         if self._closed:
             raise RuntimeError("queue is closed")
-        self._track(message.track).push(_Entry(next(self._ids), message))
+        self._track(message.track).push(_Entry(next(self._ids), message, tag=tag))
 
-    async def consume(self, track: Track, consumer: str) -> AsyncIterator[_Delivery]:
+    async def accept(self, message: InboundMessage, ttl_seconds: float) -> bool:
+        """De-duplication in memory: it does not outlive the process (the SQLite queue's does)."""
+        if ttl_seconds > 0:
+            now = self._clock()
+            if self._seen.get(message.key, 0.0) > now:
+                return False
+            if len(self._seen) > 100_000:
+                self._seen = {k: t for k, t in self._seen.items() if t > now}
+            self._seen[message.key] = now + ttl_seconds
+        self.put_tagged(message, 0)
+        return True
+
+    async def consume(self, track: Track, consumer: str) -> AsyncIterator[MemoryDelivery]:
         """Deliveries of `track` until `close()`; the consumer name only matters to the Redis queue."""
         state = self._track(track)
         while not self._closed:
@@ -137,7 +159,7 @@ class InProcessQueue:
             if entry is None:
                 await self._wait(state)
                 continue
-            delivery = _Delivery(entry, state)
+            delivery = MemoryDelivery(entry, state)
             # Collected without an ack means the handler let go of it: the failure signal.
             weakref.finalize(delivery, state.give_back, entry, entry.delivery_count)
             yield delivery

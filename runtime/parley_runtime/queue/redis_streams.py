@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
+from urllib.parse import quote
 
 import pydantic
 import redis.asyncio as aioredis
@@ -107,16 +108,24 @@ class RedisStreamsQueue:
             self.key(message.track), {_FIELD: payload}, maxlen=self.maxlen, approximate=True
         )
 
-    async def put_if_first(self, message: InboundMessage, guard_key: str, ttl_seconds: float) -> bool:
-        """Enqueue only if `guard_key` was not set, setting it — one atomic round trip.
+    def dedup_key(self, key: str) -> str:
+        """Where a message key is remembered: percent-encoded, so no key reaches another namespace."""
+        return f"{self.prefix}:dedup:{quote(key, safe='')}"
+
+    async def accept(self, message: InboundMessage, ttl_seconds: float) -> bool:
+        """Enqueue unless the message's key was seen, setting it — one atomic round trip.
 
         The gateway's de-duplication and enqueue in one script: a redelivery cannot slip between
         the two, and a failure leaves neither the mark nor the message behind.
         """
+        if ttl_seconds <= 0:
+            await self.put(message)
+            return True
         payload = json.dumps(message.model_dump(mode="json"), ensure_ascii=False)
         milliseconds = max(1, round(ttl_seconds * 1000))
+        guard = self.dedup_key(message.key)
         added = await self.client.eval(
-            _PUT_IF_FIRST, 2, guard_key, self.key(message.track), milliseconds, self.maxlen, _FIELD, payload
+            _PUT_IF_FIRST, 2, guard, self.key(message.track), milliseconds, self.maxlen, _FIELD, payload
         )
         return bool(added)
 

@@ -2,11 +2,15 @@
 
 Trimming is Python logic (`core.budget`), so append is an optimistic transaction instead of a Lua
 script: WATCH the key, read, trim, then MULTI/SET/EXEC; if another engine replica wrote the same session
-in between, EXEC fails and the append is retried on the fresh value. Concurrent writes to one session
-are rare (one user typing), so a few retries always suffice in practice.
+in between, EXEC fails and the append is retried on the fresh value after a short random pause.
+Appends to one session from the same process wait their turn (one lock per session held only while
+appending), so only other replicas can collide and every turn is kept.
 """
 
-from collections.abc import Sequence
+import asyncio
+import random
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 import redis.asyncio
 import redis.exceptions
@@ -18,7 +22,8 @@ from parley_runtime.sessions import codec, errors
 
 __all__ = ["RedisSessionStore"]
 
-_MAX_ATTEMPTS = 20
+_MAX_ATTEMPTS = 50
+_MAX_PAUSE_SECONDS = 0.02
 
 
 class RedisSessionStore:
@@ -27,6 +32,21 @@ class RedisSessionStore:
     def __init__(self, client: "redis.asyncio.Redis", *, prefix: str = "parley:") -> None:
         self._client = client
         self._prefix = prefix
+        self._appending: dict[str, tuple[asyncio.Lock, int]] = {}  # session -> its lock, waiters
+
+    @asynccontextmanager
+    async def _turn(self, name: str) -> AsyncIterator[None]:
+        lock, waiters = self._appending.get(name, (asyncio.Lock(), 0))
+        self._appending[name] = (lock, waiters + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, waiters = self._appending[name]
+            if waiters == 1:
+                del self._appending[name]
+            else:
+                self._appending[name] = (lock, waiters - 1)
 
     async def load(self, key: SessionKey) -> list[ChatMessage]:
         raw = await self._client.get(codec.session_redis_key(self._prefix, key))
@@ -42,7 +62,12 @@ class RedisSessionStore:
         ttl_seconds: float,
     ) -> None:
         name = codec.session_redis_key(self._prefix, key)
-        new = list(messages)
+        async with self._turn(name):
+            await self._append(name, list(messages), max_turns, max_tokens, ttl_seconds)
+
+    async def _append(
+        self, name: str, new: list[ChatMessage], max_turns: int, max_tokens: int, ttl_seconds: float
+    ) -> None:
         for _ in range(_MAX_ATTEMPTS):
             async with self._client.pipeline(transaction=True) as pipe:
                 try:
@@ -57,7 +82,7 @@ class RedisSessionStore:
                     await pipe.execute()
                     return
                 except redis.exceptions.WatchError:
-                    continue
+                    await asyncio.sleep(random.uniform(0, _MAX_PAUSE_SECONDS))
         raise errors.SessionConflictError(f"session kept changing under {_MAX_ATTEMPTS} attempts to append")
 
     async def clear(self, key: SessionKey) -> None:

@@ -70,8 +70,15 @@ class WriteBehindSessionStore:
         held = self._held(key)
         if held is None:
             loaded = await self._inner.load(key)
-            kept = budget.Trimmed.of([*loaded, *messages], max_turns=max_turns, max_tokens=max_tokens)
-        elif held[0] > self._clock():
+            # Another append to this session may have run while we read: its copy is newer than
+            # what we read, and extending it keeps both turns.
+            held = self._held(key)
+            if held is None:
+                held = (
+                    self._clock() + ttl_seconds,
+                    budget.Trimmed.of(loaded, max_turns=max_turns, max_tokens=max_tokens),
+                )
+        if held[0] > self._clock():
             kept = held[1].extend(messages, max_turns=max_turns, max_tokens=max_tokens)
         else:
             kept = budget.Trimmed.of(messages, max_turns=max_turns, max_tokens=max_tokens)

@@ -8,14 +8,15 @@ lose the last commits, never corrupt the file).
 """
 
 import asyncio
+import functools
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-__all__ = ["SharedConnection", "immediate", "open_wal", "run_once"]
+__all__ = ["GroupCommit", "SharedConnection", "immediate", "open_wal", "run_once"]
 
 T = TypeVar("T")
 
@@ -86,6 +87,70 @@ class SharedConnection:
                 self._connection.close()
 
         await asyncio.to_thread(shut)
+
+
+class GroupCommit:
+    """Writes submitted while another batch is being written commit together, in one transaction.
+
+    Each caller awaits its own write and gets its own result or exception (a savepoint per write keeps
+    one failure from undoing the others), yet a burst of N writers costs one thread hop and one commit
+    instead of N. Batches run in submission order, so a write submitted after another commits no
+    earlier than it.
+    """
+
+    def __init__(self, db: SharedConnection) -> None:
+        self._db = db
+        self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending.append((work, future))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write())
+        return await future
+
+    async def _write(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                works = [work for work, _ in batch]
+                try:
+                    outcomes = await self._db.run(functools.partial(_commit_batch, works=works))
+                except BaseException as exc:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(
+                                exc if isinstance(exc, Exception) else RuntimeError("aborted")
+                            )
+                    if not isinstance(exc, Exception):
+                        raise
+                    continue
+                for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                    if future.done():
+                        continue
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+        finally:
+            self._writer = None
+
+
+def _commit_batch(
+    db: sqlite3.Connection, *, works: list[Callable[[sqlite3.Connection], Any]]
+) -> list[tuple[bool, Any]]:
+    outcomes: list[tuple[bool, Any]] = []
+    with immediate(db):
+        for work in works:
+            db.execute("SAVEPOINT one")
+            try:
+                outcomes.append((True, work(db)))
+            except Exception as exc:
+                db.execute("ROLLBACK TO one")
+                outcomes.append((False, exc))
+            db.execute("RELEASE one")
+    return outcomes
 
 
 async def run_once(path: Path, work: Callable[[sqlite3.Connection], T]) -> T:

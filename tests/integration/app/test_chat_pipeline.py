@@ -130,15 +130,34 @@ async def test_rate_limit_per_user(tmp_path: Path, fake: FakeOpenAI) -> None:
     async with client_for(
         tmp_path, bot(fake, rateLimit={"perUserPerMinute": 2}), {"llm/main": key_for("main")}
     ) as c:
-        replies = [
-            (await c.post("/api/v1/chat", json={"message": "x", "user_id": "spammer"})).json()["reply"]
-            for _ in range(3)
+        answers = [
+            await c.post("/api/v1/chat", json={"message": "x", "user_id": "spammer"}) for _ in range(3)
         ]
         other = (await c.post("/api/v1/chat", json={"message": "x", "user_id": "calm"})).json()["reply"]
         metrics = (await c.get("/metrics")).text
-    assert replies[:2] == ["fine thanks", "fine thanks"] and "too fast" in replies[2]
+    assert [a.json()["reply"] for a in answers[:2]] == ["fine thanks", "fine thanks"]
+    refused = answers[2]
+    assert (refused.status_code, refused.headers["retry-after"]) == (429, "60")
+    assert list(refused.json()) == ["error"] and "too fast" in refused.json()["error"]
+    assert refused.headers["content-type"] == "application/json" and b"\n" not in refused.content
     assert other == "fine thanks"
     assert 'parley_messages_total{outcome="rate_limited",platform="api",track="stable"} 1.0' in metrics
+    assert len(fake.requests) == 3
+
+
+async def test_rate_limited_stream_is_a_429_before_any_event(tmp_path: Path, fake: FakeOpenAI) -> None:
+    async with client_for(
+        tmp_path, bot(fake, rateLimit={"perUserPerMinute": 1}), {"llm/main": key_for("main")}
+    ) as c:
+        body = {"message": "x", "user_id": "spammer"}
+        ok = await c.post("/api/v1/chat?stream=true", json=body)
+        async with c.stream("POST", "/api/v1/chat?stream=true", json=body) as refused:
+            status, headers = refused.status_code, refused.headers
+            content = await refused.aread()
+    assert ok.status_code == 200 and ok.headers["content-type"].startswith("text/event-stream")
+    assert (status, headers["retry-after"], headers["content-type"]) == (429, "60", "application/json")
+    assert "too fast" in json.loads(content)["error"] and b"data:" not in content
+    assert len(fake.requests) == 1
 
 
 async def test_failing_primary_falls_back_without_a_visible_error(tmp_path: Path) -> None:

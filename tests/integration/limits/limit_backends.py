@@ -1,14 +1,11 @@
-"""Rate limiter and dedup backends for the contract suites: handles on one shared store each."""
+"""Rate limiter backends for the contract suite: handles on one shared store each."""
 
-import asyncio
-from pathlib import Path
 
 import redis.asyncio
 
-from parley_runtime.core.protocols import DedupStore, RateLimiter
+from parley_runtime.core.protocols import RateLimiter
 from parley_runtime.limits.memory import InProcessRateLimiter
-from parley_runtime.limits.redis import RedisDedupStore, RedisRateLimiter
-from parley_runtime.limits.sqlite import SqliteDedupStore
+from parley_runtime.limits.redis import RedisRateLimiter
 
 
 class FakeClock:
@@ -51,36 +48,5 @@ class LimiterBackend:
         return RedisRateLimiter(self._redis.connect())
 
     async def aclose(self) -> None:
-        if self._redis is not None:
-            await self._redis.aclose()
-
-
-class DedupBackend:
-    name = ""
-
-    def __init__(self, *, path: Path | None = None, redis_url: str | None = None) -> None:
-        self.clock = FakeClock()
-        self.path = path
-        self._redis = RedisClients(redis_url) if redis_url else None
-        self._sqlite: list[SqliteDedupStore] = []
-
-    async def store(self) -> DedupStore:
-        """Another handle on the same data: a second process on the file, or a second replica."""
-        if self._redis is not None:
-            return RedisDedupStore(self._redis.connect())
-        assert self.path is not None
-        store = await SqliteDedupStore.open(self.path, clock=self.clock)
-        self._sqlite.append(store)
-        return store
-
-    async def advance(self, seconds: float) -> None:
-        if self._redis is not None:
-            await asyncio.sleep(seconds)  # Redis expires keys on its own clock
-        else:
-            self.clock.now += seconds
-
-    async def aclose(self) -> None:
-        for store in self._sqlite:
-            await store.close()
         if self._redis is not None:
             await self._redis.aclose()

@@ -1,8 +1,10 @@
 """The aiohttp-backed httpx transport behaves like httpx's own for every provider path, and so does
 the direct path `SharedClient` takes for whole answers."""
 
+import email.utils
 import gzip
 import json
+import time
 import zlib
 from collections.abc import AsyncIterator
 
@@ -40,7 +42,8 @@ def _completion(text: str) -> bytes:
 
 @pytest.fixture
 async def raw_server() -> AsyncIterator[str]:
-    """A real aiohttp server answering by path: compressed bodies and a 429 with Retry-After."""
+    """A real aiohttp server answering by path: compressed bodies, and a 429 and a 503 with Retry-After
+    (delta-seconds and HTTP-date)."""
 
     async def gzipped(request: web.Request) -> web.Response:
         assert "gzip" in request.headers.get("accept-encoding", "")
@@ -59,11 +62,24 @@ async def raw_server() -> AsyncIterator[str]:
         error = {"error": {"message": "slow down, key sk-secret"}}
         return web.json_response(error, status=429, headers={"retry-after": "2"})
 
+    async def overloaded(request: web.Request) -> web.Response:
+        until = email.utils.formatdate(time.time() + 30, usegmt=True)
+        return web.json_response(
+            {"error": {"message": "overloaded"}}, status=503, headers={"Retry-After": until}
+        )
+
     async def broken(request: web.Request) -> web.Response:
         return web.Response(body=b"\x1f\x8bnot gzip", headers={"content-encoding": "gzip"})
 
     app = web.Application()
-    for name, handler in (("gzip", gzipped), ("deflate", deflated), ("limited", limited), ("broken", broken)):
+    handlers = {
+        "gzip": gzipped,
+        "deflate": deflated,
+        "limited": limited,
+        "overloaded": overloaded,
+        "broken": broken,
+    }
+    for name, handler in handlers.items():
         app.router.add_post(f"/{name}/chat/completions", handler)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -96,6 +112,15 @@ async def test_direct_path_keeps_retry_after_and_scrubs_the_key(raw_server) -> N
             await model.complete(HELLO)
     assert caught.value.status == 429 and caught.value.retry_after == 2.0
     assert "sk-secret" not in str(caught.value) and "[redacted]" in str(caught.value)
+
+
+async def test_direct_path_honours_a_retry_after_http_date(raw_server) -> None:
+    async with SharedClient() as http:
+        model = providers.create_provider(_route(f"{raw_server}/overloaded"), "k", http)  # type: ignore[arg-type]
+        with pytest.raises(errors.RetryableError) as caught:
+            await model.complete(HELLO)
+    assert caught.value.status == 503 and caught.value.retry_after is not None
+    assert 25.0 < caught.value.retry_after <= 30.0
 
 
 async def test_direct_path_refuses_an_undecodable_body_as_a_retryable_error(raw_server) -> None:

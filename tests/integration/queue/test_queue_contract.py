@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,17 +11,20 @@ import redis.asyncio as aioredis
 from parley_runtime.core.protocols import Delivery, MessageQueue
 from parley_runtime.queue.memory import InProcessQueue
 from parley_runtime.queue.redis_streams import RedisStreamsQueue
+from parley_runtime.queue.sqlite_queue import SqliteQueue
 
 VISIBILITY = 0.5
 WAIT = 10.0  # generous deadline for anything that must arrive
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def queue(request: pytest.FixtureRequest) -> AsyncIterator[MessageQueue]:
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+async def queue(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[MessageQueue]:
     q: MessageQueue
     client: aioredis.Redis | None = None
     if request.param == "memory":
         q = InProcessQueue(visibility_timeout=VISIBILITY)
+    elif request.param == "sqlite":
+        q = await SqliteQueue.open(tmp_path / "parley.sqlite3", bot="helpdesk", visibility_timeout=VISIBILITY)
     else:
         client = aioredis.Redis.from_url(request.getfixturevalue("redis_url"))
         q = RedisStreamsQueue(client, bot="helpdesk", visibility_timeout=VISIBILITY, block=0.1)

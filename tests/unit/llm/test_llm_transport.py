@@ -1,5 +1,8 @@
 """Error mapping, key scrubbing and SSE parsing of the shared HTTP seam (no network)."""
 
+import email.utils
+import time
+
 import httpx
 import pytest
 
@@ -15,6 +18,13 @@ def test_5xx_and_429_are_retryable_with_retry_after() -> None:
     err = transport.error_for_response("r", response(429, headers={"retry-after": "2"}), b"", None)
     assert isinstance(err, errors.RetryableError) and err.retry_after == 2.0 and err.status == 429
     assert isinstance(transport.error_for_response("r", response(503), b"", None), errors.RetryableError)
+
+
+def test_retry_after_as_an_http_date_is_honoured() -> None:
+    until = email.utils.formatdate(time.time() + 30, usegmt=True)
+    err = transport.error_for_response("r", response(503, headers={"Retry-After": until}), b"", None)
+    assert isinstance(err, errors.RetryableError) and err.retry_after is not None
+    assert 25.0 < err.retry_after <= 30.0
 
 
 def test_other_4xx_are_fatal_and_request_specific_ones_spare_the_circuit() -> None:

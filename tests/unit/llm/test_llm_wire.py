@@ -295,7 +295,7 @@ def test_gemini_stream_keeps_the_last_usage_and_collects_calls() -> None:
     ],
 )
 def test_gemini_url(base, expected) -> None:
-    assert gemini._model_url(base, "m") == expected
+    assert gemini._model_url(make_route("gemini", baseURL=base)) == expected
 
 
 def test_arguments_stay_valid_json_text() -> None:

@@ -24,6 +24,9 @@ def _errors(doc: dict[str, Any]) -> list[tuple[str, str]]:
     return list(cel.rule_errors(schema, openapi_check.with_defaults(schema, doc)))
 
 
+KEY = {"secretKeyRef": {"name": "k", "key": "a"}}
+
+
 def _route(**fields: Any) -> dict[str, Any]:
     return {"name": "r", "provider": "openai-compatible", "model": "m", **fields}
 
@@ -35,7 +38,7 @@ def test_every_rule_in_the_crds_is_covered_below() -> None:
         for node in _walk(_schema(kind))
         for v in node.get("x-kubernetes-validations", [])
     ]
-    assert len(rules) == 7
+    assert len(rules) == 9
 
 
 def _walk(node: dict[str, Any]) -> list[dict[str, Any]]:
@@ -69,6 +72,21 @@ BAD: dict[str, tuple[dict[str, Any], str, str]] = {
         chatbot_doc(models={"routes": [_route(), _route(name="g", provider="gemini")]}),
         "spec.models.routes[1].apiKey",
         "need apiKey",
+    ),
+    "hosted preset without apiKey": (
+        chatbot_doc(models={"routes": [_route(provider="deepseek")]}),
+        "spec.models.routes[0].apiKey",
+        "need apiKey",
+    ),
+    "azure-openai without baseURL": (
+        chatbot_doc(models={"routes": [_route(provider="azure-openai", apiKey=KEY)]}),
+        "spec.models.routes[0].baseURL",
+        "baseURL (the resource endpoint) is required",
+    ),
+    "apiVersion on another provider": (
+        chatbot_doc(models={"routes": [_route(apiVersion="2024-10-21")]}),
+        "spec.models.routes[0].apiVersion",
+        "apiVersion applies only to provider azure-openai",
     ),
     "min above max": (
         chatbot_doc(scaling={"minReplicas": 5, "maxReplicas": 3}),
@@ -125,6 +143,19 @@ GOOD = {
         models={"routes": [_route(provider="anthropic", apiKey={"secretKeyRef": {"name": "k", "key": "a"}})]}
     ),
     "equal min and max": chatbot_doc(scaling={"minReplicas": 4, "maxReplicas": 4}),
+    "local server without a key": chatbot_doc(models={"routes": [_route(provider="ollama")]}),
+    "azure-openai with endpoint and apiVersion": chatbot_doc(
+        models={
+            "routes": [
+                _route(
+                    provider="azure-openai",
+                    apiKey=KEY,
+                    baseURL="https://res.openai.azure.com",
+                    apiVersion="2024-10-21",
+                )
+            ]
+        }
+    ),
 }
 
 

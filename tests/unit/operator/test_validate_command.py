@@ -68,6 +68,23 @@ def test_cel_rules_reject_what_kubectl_apply_would(
     ]
 
 
+def test_a_mistyped_name_gets_the_closest_one_suggested(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bot = chatbot_doc()
+    bot["spec"]["models"]["routes"][0]["provider"] = "deepsek"
+    path = _write(
+        tmp_path, "typo.yaml", bot, binding_doc(platform="telegarm"), binding_doc("b2", platform="zz")
+    )
+    code, _, err = _validate(capsys, path)
+    assert code == 2
+    assert err[:2] == [
+        f"{path}: ChatBot/helpdesk: spec.models.routes[0].provider: unknown provider; did you mean deepseek?",
+        f"{path}: PlatformBinding/helpdesk-feishu: spec.platform: unknown platform; did you mean telegram?",
+    ]
+    assert err[2].startswith(f"{path}: PlatformBinding/b2: spec.platform: must be one of: ")
+
+
 def test_pydantic_rules_run_after_the_crd_passes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     path = _write(
         tmp_path, "b.yaml", chatbot_doc(), binding_doc(platform="telegram", settings={"mode": "pigeon"})

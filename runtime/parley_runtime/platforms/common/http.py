@@ -1,23 +1,17 @@
 """Maps outbound HTTP failures to retryable or permanent send errors."""
 
-import email.utils
 import time
 from typing import Any
 
 import httpx
 
+from parley_runtime.core import retry
 from parley_runtime.platforms.errors import PermanentSendError, RetryableSendError, SendError
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value)
-        return max(0.0, parsed.timestamp() - time.time())
+    """The wait `response`'s Retry-After header asks for, from now (`core.retry` reads the header)."""
+    return retry.retry_after_header(response.headers, now=time.time())
 
 
 def error_for_status(platform: str, response: httpx.Response) -> SendError | None:
@@ -27,7 +21,7 @@ def error_for_status(platform: str, response: httpx.Response) -> SendError | Non
     # Host and last path segment only: some platforms put the bot token in the path or query.
     method = response.request.url.path.rsplit("/", 1)[-1]
     what = f"HTTP {response.status_code} from {response.request.url.host} ({method})"
-    if response.status_code == 429 or response.status_code >= 500:
+    if retry.is_retryable_status(response.status_code):
         return RetryableSendError(platform, what, retry_after=retry_after_seconds(response))
     return PermanentSendError(platform, what)
 

@@ -1,13 +1,21 @@
 """Answers and start-up checks every webhook adapter gives the same way, so callers and dashboards see one
 shape: errors are `{"error": "..."}` JSON, and a refusal for a security reason carries that reason (it
-becomes the `reason` label of the rejected-webhook metric)."""
+becomes the `reason` label of the rejected-webhook metric).
+
+Replay windows: a platform that signs a timestamp lets us refuse an authentic request replayed later.
+Each adapter declares its `ReplayWindow` (citing the platform's documentation) and checks it with
+`fresh` after the signature holds, so `stale-timestamp` only ever counts authentic-but-old requests.
+Every window stays below the gateway's de-duplication TTL (24 h): a replay inside the window is
+dropped by its event id, one outside it is refused here.
+"""
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from parley_runtime.core.protocols import WebhookResult
 
-__all__ = ["bad_signature", "error", "require_credentials"]
+__all__ = ["ReplayWindow", "bad_signature", "error", "fresh", "require_credentials", "stale_timestamp"]
 
 
 def error(status: int, message: str, reason: str = "") -> WebhookResult:
@@ -18,6 +26,34 @@ def error(status: int, message: str, reason: str = "") -> WebhookResult:
 
 def bad_signature() -> WebhookResult:
     return error(401, "signature mismatch", "bad-signature")
+
+
+def stale_timestamp() -> WebhookResult:
+    return error(401, "timestamp outside the replay window", "stale-timestamp")
+
+
+# Longer than any epoch time in milliseconds for millennia; keeps int() of attacker input tiny.
+_MAX_TIMESTAMP_DIGITS = 16
+
+
+@dataclass(frozen=True)
+class ReplayWindow:
+    """How far a platform's signed timestamp may lie from our clock, in seconds: `behind` must cover the
+    platform's retries that reuse the original timestamp, `ahead` is the clock skew we tolerate."""
+
+    behind: float
+    ahead: float
+    milliseconds: bool = False  # the platform counts milliseconds since the epoch (DingTalk)
+
+
+def fresh(timestamp: str, now: float, window: ReplayWindow) -> bool:
+    """Whether `timestamp` (the platform's value as sent: ASCII decimal digits and nothing else) lies within
+    `window` of `now` (seconds since the epoch, the adapter context's clock). Malformed is never fresh."""
+    if not (0 < len(timestamp) <= _MAX_TIMESTAMP_DIGITS and timestamp.isascii() and timestamp.isdigit()):
+        return False
+    unit = 1000 if window.milliseconds else 1
+    age = now * unit - int(timestamp)
+    return -window.ahead * unit <= age <= window.behind * unit
 
 
 def require_credentials(

@@ -11,6 +11,9 @@ from parley_runtime.platforms.common import webhook
 from parley_runtime.platforms.dingtalk import client, convert, crypto, reply, stream
 
 REQUIRED = ("appKey", "appSecret")
+# The robot callback doc (接收消息): valid only if |now - timestamp| <= 1 hour, timestamp in ms. The
+# signature covers the timestamp but not the body, so this window (with msgId dedup) bounds replays.
+REPLAY_WINDOW = webhook.ReplayWindow(behind=3600, ahead=3600, milliseconds=True)
 
 
 class DingTalkAdapter:
@@ -32,10 +35,10 @@ class DingTalkAdapter:
         timestamp, sign = request.headers.get("timestamp", ""), request.headers.get("sign", "")
         if not (timestamp and sign):
             return webhook.error(401, "timestamp and sign headers are required", "bad-signature")
-        if not crypto.fresh(timestamp, self._ctx.clock() * 1000):
-            return webhook.error(401, "timestamp outside the one-hour window", "stale-timestamp")
         if not crypto.sign_ok(sign, timestamp, self._secret):
             return webhook.error(401, "signature mismatch", "bad-signature")
+        if not webhook.fresh(timestamp, self._ctx.clock(), REPLAY_WINDOW):
+            return webhook.stale_timestamp()
         try:
             payload: Any = json.loads(request.body)
         except (ValueError, RecursionError):
@@ -53,7 +56,13 @@ class DingTalkAdapter:
         return WebhookResult(status=200, body=b"{}", events=events)
 
     async def send(self, message: OutboundMessage) -> None:
-        await reply.deliver(self._api, message, robot_code=self._settings.robot_code, clock=self._ctx.clock)
+        await reply.deliver(
+            self._api,
+            message,
+            robot_code=self._settings.robot_code,
+            clock=self._ctx.clock,
+            unsent=self._ctx.unsent,
+        )
 
 
 def create(ctx: AdapterContext) -> DingTalkAdapter | stream.DingTalkStreamConnection:

@@ -73,7 +73,13 @@ class DingTalkStreamConnection:
         return WebhookResult(status=404, body=body.encode())
 
     async def send(self, message: OutboundMessage) -> None:
-        await reply.deliver(self._api, message, robot_code=self._settings.robot_code, clock=self._ctx.clock)
+        await reply.deliver(
+            self._api,
+            message,
+            robot_code=self._settings.robot_code,
+            clock=self._ctx.clock,
+            unsent=self._ctx.unsent,
+        )
 
     async def run_connection(self, sink: EventSink) -> None:
         """Hold the connection until cancelled; every failure leads to a backed-off reconnect."""

@@ -15,6 +15,10 @@ __all__ = ["DiscordAdapter", "create"]
 PONG = b'{"type": 1}'
 DEFERRED_CHANNEL_MESSAGE = b'{"type": 5}'  # "thinking…", edited by send() within 15 minutes
 DEFERRED_UPDATE = b'{"type": 6}'  # acknowledges components/modals the bot does not handle
+# Discord documents no timestamp tolerance and no redelivery: it waits 3 s for the answer to each
+# interaction, so a genuine one is never older than that. Five minutes each way (Slack's documented
+# rule) only absorbs clock skew.
+REPLAY_WINDOW = webhook.ReplayWindow(behind=300, ahead=300)
 
 
 def _public_key(hex_key: str) -> bytes:
@@ -44,6 +48,8 @@ class DiscordAdapter:
         signed = timestamp.encode() + request.body
         if not ed25519.verify_hex(self._public_key, signed, headers.get("x-signature-ed25519", "")):
             return webhook.error(401, "invalid request signature", reason="bad-signature")
+        if not webhook.fresh(timestamp, self._ctx.clock(), REPLAY_WINDOW):
+            return webhook.stale_timestamp()
         try:
             interaction = json.loads(request.body)
         except (UnicodeDecodeError, ValueError):
@@ -84,9 +90,11 @@ class DiscordAdapter:
         if not chunks:
             raise PermanentSendError(self.platform, "refusing to send an empty reply")
         api_base = self._settings.api_base
-        await client.edit_original(self._ctx.http, api_base, app_id, token, chunks[0])
-        for chunk in chunks[1:]:
-            await client.follow_up(self._ctx.http, api_base, app_id, token, chunk)
+        async for index, chunk in self._ctx.unsent(message, chunks):
+            if index == 0:
+                await client.edit_original(self._ctx.http, api_base, app_id, token, chunk)
+            else:
+                await client.follow_up(self._ctx.http, api_base, app_id, token, chunk)
 
 
 def create(ctx: AdapterContext) -> DiscordAdapter:

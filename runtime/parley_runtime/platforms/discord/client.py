@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from parley_runtime.core import retry
 from parley_runtime.platforms.common.http import retry_after_seconds
 from parley_runtime.platforms.errors import PermanentSendError, RetryableSendError
 
@@ -30,7 +31,7 @@ async def _request(
     if response.is_success:
         return
     status = response.status_code
-    if status == 429 or status >= 500:
+    if retry.is_retryable_status(status):
         retry_after = retry_after_seconds(response)
         if retry_after is None and status == 429:
             try:

@@ -94,9 +94,10 @@ class HttpAdapter:
             "message_id": str(inbound.reply_context.get("message_id", inbound.event_id)),
             "track": inbound.track,
         }
-        await client.post_reply(
-            self._ctx.http, url, payload, timeout_seconds=self._settings.callback_timeout_seconds
-        )
+        async for _index, _text in self._ctx.unsent(message, [message.text]):
+            await client.post_reply(
+                self._ctx.http, url, payload, timeout_seconds=self._settings.callback_timeout_seconds
+            )
 
 
 def create(ctx: AdapterContext) -> HttpAdapter:

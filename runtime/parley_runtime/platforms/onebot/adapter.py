@@ -144,7 +144,7 @@ class OneBotAdapter:
         chunks = text.split_text(message.text)
         if not chunks:
             raise PermanentSendError(self.platform, "refusing to send an empty reply")
-        for index, chunk in enumerate(chunks):
+        async for index, chunk in self._ctx.unsent(message, chunks):
             segments: list[dict[str, Any]] = []
             if index == 0 and kind == "group" and self._settings.quote_reply and context.get("message_id"):
                 segments.append({"type": "reply", "data": {"id": str(context["message_id"])}})

@@ -16,6 +16,11 @@ __all__ = ["QQAdapter", "create"]
 OP_DISPATCH, OP_ACK, OP_VALIDATION = 0, 12, 13
 ACK = b'{"op": 12}'
 _SEQ_MEMORY = 4096
+# QQ documents neither a timestamp tolerance nor its retry schedule. A message older than the longest
+# passive-reply window (60 min after a C2C message; 5 min in groups) can no longer be answered and
+# proactive messages are gone (send.md), so 1 h behind never refuses an answerable delivery, retried
+# with its original timestamp or not. Ahead is clock skew only.
+REPLAY_WINDOW = webhook.ReplayWindow(behind=3600, ahead=300)
 
 
 class QQAdapter:
@@ -49,6 +54,8 @@ class QQAdapter:
         )
         if not crypto.verify(self._public, timestamp, request.body, signature):
             return webhook.error(401, "invalid request signature", reason="bad-signature")
+        if not webhook.fresh(timestamp, self._ctx.clock(), REPLAY_WINDOW):
+            return webhook.stale_timestamp()
         try:
             payload = json.loads(request.body)
         except (UnicodeDecodeError, ValueError):
@@ -100,7 +107,7 @@ class QQAdapter:
         if not chunks:
             raise PermanentSendError(self.platform, "refusing to send an empty reply")
         floor = message.attempt * text.MAX_REPLIES + 1
-        for chunk in chunks:
+        async for _index, chunk in self._ctx.unsent(message, chunks):
             payload = {
                 "content": chunk,
                 "msg_type": 0,

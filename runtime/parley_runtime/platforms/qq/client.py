@@ -5,6 +5,7 @@ from typing import Any
 
 import httpx
 
+from parley_runtime.core import retry
 from parley_runtime.platforms.common.http import post_json, retry_after_seconds
 from parley_runtime.platforms.common.tokens import TokenCache
 from parley_runtime.platforms.errors import PermanentSendError, RetryableSendError
@@ -85,6 +86,6 @@ def _raise_for(response: httpx.Response) -> None:
     code = data.get("code") if isinstance(data, dict) else None
     message = str(data.get("message", ""))[:200] if isinstance(data, dict) else ""
     what = f"HTTP {response.status_code} code={code} {message}".rstrip()
-    if response.status_code == 429 or response.status_code >= 500:
+    if retry.is_retryable_status(response.status_code):
         raise RetryableSendError(PLATFORM, what, retry_after=retry_after_seconds(response))
     raise PermanentSendError(PLATFORM, what)

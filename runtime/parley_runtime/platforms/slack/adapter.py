@@ -81,7 +81,7 @@ class SlackAdapter:
         if not chunks:
             raise PermanentSendError(self.platform, "refusing to send an empty reply")
         thread_ts = self._thread_ts(message)
-        for chunk in chunks:
+        async for _index, chunk in self._ctx.unsent(message, chunks):
             payload: dict[str, Any] = {"channel": channel, "text": chunk}
             if thread_ts is not None:
                 payload["thread_ts"] = thread_ts

@@ -101,7 +101,7 @@ class TelegramAdapter:
         chunks = text.split_text(message.text)
         if not chunks:
             raise PermanentSendError(self.platform, "refusing to send an empty reply")
-        for index, chunk in enumerate(chunks):
+        async for index, chunk in self._ctx.unsent(message, chunks):
             payload: dict[str, Any] = {"chat_id": chat_id, "text": chunk}
             if index == 0 and isinstance(context.get("message_id"), int):
                 payload["reply_to_message_id"] = context["message_id"]

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from parley_runtime.core import retry
 from parley_runtime.platforms.common.http import retry_after_seconds
 from parley_runtime.platforms.errors import PermanentSendError, RetryableSendError
 
@@ -57,7 +58,7 @@ class TelegramApi:
             return data.get("result")
         status = response.status_code if not response.is_success else int(data.get("error_code") or 500)
         description = str(data.get("description") or "")[:300].replace(self._token, "***")
-        if status == 429 or status >= 500:
+        if retry.is_retryable_status(status):
             parameters = data.get("parameters")
             retry_after = parameters.get("retry_after") if isinstance(parameters, dict) else None
             if not isinstance(retry_after, (int, float)):

@@ -11,6 +11,10 @@ from parley_runtime.platforms.errors import PermanentSendError
 from parley_runtime.platforms.wechat_mp import client, convert
 
 REQUIRED = ("appId", "appSecret", "token")
+# WeChat documents no timestamp tolerance; it drops a callback not answered within 5 s and sends it
+# again, 3 attempts in all (接收普通消息), so retries span ~15 s even with the original timestamp.
+# Five minutes each way covers that plus clock skew; MsgId dedup covers replays inside the window.
+REPLAY_WINDOW = webhook.ReplayWindow(behind=300, ahead=300)
 
 
 class WeChatMpAdapter:
@@ -40,12 +44,18 @@ class WeChatMpAdapter:
         expected = wxcrypto.sha1_signature(self._token, timestamp, nonce)
         return hmac.compare_digest(expected.encode(), given.lower().encode())
 
+    def _fresh(self, q: Mapping[str, str]) -> bool:
+        """Only meaningful once a signature over `timestamp` held."""
+        return webhook.fresh(q.get("timestamp", ""), self._ctx.clock(), REPLAY_WINDOW)
+
     def _verify_url(self, q: Mapping[str, str]) -> WebhookResult:
         echostr = q.get("echostr", "")
         if not (echostr and q.get("signature") and q.get("timestamp") and q.get("nonce")):
             return webhook.error(400, "signature, timestamp, nonce and echostr are required")
         if not self._plain_signature_ok(q):
             return webhook.bad_signature()
+        if not self._fresh(q):
+            return webhook.stale_timestamp()
         return WebhookResult(status=200, body=echostr.encode(), content_type="text/plain")
 
     def _receive(self, request: WebhookRequest) -> WebhookResult:
@@ -69,6 +79,8 @@ class WeChatMpAdapter:
     def _open_plain(self, request: WebhookRequest) -> dict[str, str] | WebhookResult:
         if not self._plain_signature_ok(request.query):
             return webhook.bad_signature()
+        if not self._fresh(request.query):
+            return webhook.stale_timestamp()
         try:
             return wxcrypto.parse_xml(request.body)
         except wxcrypto.WxCryptError:
@@ -90,17 +102,24 @@ class WeChatMpAdapter:
             given and timestamp and nonce and self._crypt.signature_ok(given, timestamp, nonce, encrypted)
         ):
             return webhook.bad_signature()
+        if not self._fresh(q):
+            return webhook.stale_timestamp()
         try:
-            return wxcrypto.parse_xml(self._crypt.open(encrypted))
+            plain = self._crypt.open(encrypted)
+        except wxcrypto.WxCryptError:  # signed with our token, not encrypted for our AppID (or key)
+            return webhook.error(401, "Encrypt is not for this appId", "bad-signature")
+        try:
+            return wxcrypto.parse_xml(plain)
         except wxcrypto.WxCryptError:
-            return webhook.error(400, "Encrypt does not decrypt to a message for this account")
+            return webhook.error(400, "Encrypt does not decrypt to an XML message")
 
     async def send(self, message: OutboundMessage) -> None:
         # The customer-service API has no markdown; the text is sent as is.
         openid = message.inbound.reply_context.get("touser") or message.inbound.user_id
         if not isinstance(openid, str) or not openid:
             raise PermanentSendError(self.platform, "no recipient in reply context")
-        await self._api.send_text(openid, message.text)
+        async for _index, chunk in self._ctx.unsent(message, client.parts(message.text)):
+            await self._api.send_text(openid, chunk)
 
 
 def create(ctx: AdapterContext) -> WeChatMpAdapter:

@@ -45,8 +45,12 @@ class WeChatMpClient:
         params = {"grant_type": "client_credential", "appid": self._app_id, "secret": self._secret}
         return await self._api.fetch_token(f"{self._base}/cgi-bin/token", params, "token request failed")
 
-    async def send_text(self, openid: str, content: str) -> None:
-        for chunk in common_text.split_utf8(content, MAX_CONTENT_BYTES):
-            payload = {"touser": openid, "msgtype": "text", "text": {"content": chunk}}
-            url = f"{self._base}/cgi-bin/message/custom/send"
-            await self._api.post_with_token(self.tokens, url, payload)
+    async def send_text(self, openid: str, chunk: str) -> None:
+        """Send one part (see `parts`) through the customer-service API."""
+        payload = {"touser": openid, "msgtype": "text", "text": {"content": chunk}}
+        await self._api.post_with_token(self.tokens, f"{self._base}/cgi-bin/message/custom/send", payload)
+
+
+def parts(content: str) -> list[str]:
+    """`content` split at the 2048-byte limit of one message."""
+    return common_text.split_utf8(content, MAX_CONTENT_BYTES)

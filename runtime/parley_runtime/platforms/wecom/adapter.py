@@ -10,6 +10,15 @@ from parley_runtime.platforms.errors import PermanentSendError
 from parley_runtime.platforms.wecom import client, convert
 
 REQUIRED = ("corpId", "agentId", "secret", "token", "encodingAESKey")
+# WeCom documents no timestamp tolerance; it drops a callback not answered within 5 s and sends it
+# again, 3 attempts in all (回调模式 / 接收消息), so retries span ~15 s even with the original timestamp.
+# Five minutes each way covers that plus clock skew; MsgId dedup covers replays inside the window.
+REPLAY_WINDOW = webhook.ReplayWindow(behind=300, ahead=300)
+
+
+def _not_for_us() -> WebhookResult:
+    """Signed with our token but not encrypted for our corp (wrong ReceiveId or key): the docs say 401."""
+    return webhook.error(401, "Encrypt is not for this corpId", "bad-signature")
 
 
 class WeComAdapter:
@@ -34,10 +43,12 @@ class WeComAdapter:
             return webhook.error(400, "msg_signature, timestamp, nonce and echostr are required")
         if not self._crypt.signature_ok(signature, timestamp, nonce, echostr):
             return webhook.bad_signature()
+        if not webhook.fresh(timestamp, self._ctx.clock(), REPLAY_WINDOW):
+            return webhook.stale_timestamp()
         try:
             plain = self._crypt.open(echostr)
         except wxcrypto.WxCryptError:
-            return webhook.bad_signature()  # signed by someone with our token but not for our corp
+            return _not_for_us()
         # WeCom compares the body byte for byte: no quotes, no newline.
         return WebhookResult(status=200, body=plain, content_type="text/plain")
 
@@ -55,10 +66,16 @@ class WeComAdapter:
             return webhook.bad_signature()
         if not self._crypt.signature_ok(signature, timestamp, nonce, encrypted):
             return webhook.bad_signature()
+        if not webhook.fresh(timestamp, self._ctx.clock(), REPLAY_WINDOW):
+            return webhook.stale_timestamp()
         try:
-            fields = wxcrypto.parse_xml(self._crypt.open(encrypted))
+            plain = self._crypt.open(encrypted)
         except wxcrypto.WxCryptError:
-            return webhook.error(400, "Encrypt does not decrypt to a callback for this corp")
+            return _not_for_us()
+        try:
+            fields = wxcrypto.parse_xml(plain)
+        except wxcrypto.WxCryptError:
+            return webhook.error(400, "Encrypt does not decrypt to an XML callback")
         message = convert.to_inbound(
             fields,
             bot=self._ctx.bot,
@@ -74,7 +91,8 @@ class WeComAdapter:
         touser = message.inbound.reply_context.get("touser") or message.inbound.user_id
         if not isinstance(touser, str) or not touser:
             raise PermanentSendError(self.platform, "no recipient in reply context")
-        await self._api.send(touser, message.text, markdown=message.format == "markdown")
+        async for _index, chunk in self._ctx.unsent(message, client.parts(message.text)):
+            await self._api.send(touser, chunk, markdown=message.format == "markdown")
 
 
 def create(ctx: AdapterContext) -> WeComAdapter:

@@ -41,14 +41,18 @@ class WeComClient:
         params = {"corpid": self._corp_id, "corpsecret": self._secret}
         return await self._api.fetch_token(f"{self._base}/cgi-bin/gettoken", params, "gettoken failed")
 
-    async def send(self, touser: str, content: str, *, markdown: bool = False) -> None:
-        """Send `content` to one member, split at the 2048-byte limit."""
-        for chunk in common_text.split_utf8(content, MAX_CONTENT_BYTES):
-            kind = "markdown" if markdown else "text"
-            payload = {
-                "touser": touser,
-                "msgtype": kind,
-                "agentid": int(self._agent_id),
-                kind: {"content": chunk},
-            }
-            await self._api.post_with_token(self.tokens, f"{self._base}/cgi-bin/message/send", payload)
+    async def send(self, touser: str, chunk: str, *, markdown: bool = False) -> None:
+        """Send one part (see `parts`) to one member."""
+        kind = "markdown" if markdown else "text"
+        payload = {
+            "touser": touser,
+            "msgtype": kind,
+            "agentid": int(self._agent_id),
+            kind: {"content": chunk},
+        }
+        await self._api.post_with_token(self.tokens, f"{self._base}/cgi-bin/message/send", payload)
+
+
+def parts(content: str) -> list[str]:
+    """`content` split at the 2048-byte limit of one message."""
+    return common_text.split_utf8(content, MAX_CONTENT_BYTES)

@@ -7,6 +7,7 @@ unique event id and the text `question(n)`; the echo model answers `answer(n)`.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -20,6 +21,16 @@ def question(n: int) -> str:
 
 def answer(n: int) -> str:
     return f"echo: {question(n)}"
+
+
+# Older than every platform's replay window (the longest, Feishu's, is 8 h) yet within the dedup TTL.
+STALE_SECONDS = 86_400 - 60
+
+
+def timestamp_now(ago: float = 0) -> str:
+    """The timestamp a platform signs into a callback: the app under test checks it against its real
+    clock (each platform's replay window), so drivers sign the current time, not a vector's."""
+    return str(int(time.time() - ago))
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,9 @@ class Driver(Protocol):
     def valid(self, n: int) -> WebhookRequest: ...
 
     def forged(self, n: int) -> WebhookRequest: ...
+
+    # Platforms that sign a timestamp also have `stale(n) -> WebhookRequest`: message `n` signed
+    # correctly, but `STALE_SECONDS` ago, as a captured request replayed a day later arrives.
 
     def junk(self) -> WebhookRequest: ...
 

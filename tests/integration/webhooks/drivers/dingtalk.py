@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from fakes.dingtalk_api import SESSION_PATH, FakeDingTalk
-from integration.webhooks.drivers.base import Sent, question
+from integration.webhooks.drivers.base import STALE_SECONDS, Sent, question
 from integration.webhooks.harness import Binding, dumps
 from parley_runtime.core.protocols import WebhookRequest
 from unit.platforms.dingtalk.test_dingtalk_http import DATA
@@ -51,13 +51,16 @@ class DingTalkDriver:
         event["sessionWebhookExpiredTime"] = int(time.time() * 1000) + 3_600_000
         return dict(event)
 
-    def _signed(self, body: bytes, secret: str) -> WebhookRequest:
-        ts = str(int(time.time() * 1000))
+    def _signed(self, body: bytes, secret: str, *, ago: float = 0) -> WebhookRequest:
+        ts = str(int((time.time() - ago) * 1000))
         headers = {"timestamp": ts, "sign": dingtalk_sign(ts, secret), "content-type": "application/json"}
         return WebhookRequest(method="POST", headers=headers, body=body)
 
     def valid(self, n: int) -> WebhookRequest:
         return self._signed(dumps(self.payload(n)), APP_SECRET)
+
+    def stale(self, n: int) -> WebhookRequest:
+        return self._signed(dumps(self.payload(n)), APP_SECRET, ago=STALE_SECONDS)
 
     def forged(self, n: int) -> WebhookRequest:
         return self._signed(dumps(self.payload(n)), "guessed-secret")

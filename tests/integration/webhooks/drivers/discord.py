@@ -14,7 +14,7 @@ from nacl.signing import SigningKey
 
 from fakes.discord_api import PREFIX, FakeDiscord
 from fakes.http_api import Reply, serve
-from integration.webhooks.drivers.base import Sent, question
+from integration.webhooks.drivers.base import STALE_SECONDS, Sent, question, timestamp_now
 from integration.webhooks.harness import Binding, dumps
 from parley_runtime.core.protocols import WebhookRequest
 from unit.platforms.discord.test_discord_webhook import DATA, KEY, signed
@@ -54,17 +54,20 @@ class DiscordDriver:
 
     def valid(self, n: int) -> WebhookRequest:
         self.fake.api.default("PATCH", self.original(n), Reply(200, {"id": f"99{n}", "content": "edited"}))
-        return signed(dumps(interaction(n)))
+        return signed(dumps(interaction(n)), timestamp=timestamp_now())
+
+    def stale(self, n: int) -> WebhookRequest:
+        return signed(dumps(interaction(n)), timestamp=timestamp_now(ago=STALE_SECONDS))
 
     def forged(self, n: int) -> WebhookRequest:
-        return signed(dumps(interaction(n)), key=SigningKey.generate())
+        return signed(dumps(interaction(n)), key=SigningKey.generate(), timestamp=timestamp_now())
 
     def junk(self) -> WebhookRequest:
-        return signed(b'{"type": "two"}')
+        return signed(b'{"type": "two"}', timestamp=timestamp_now())
 
     def handshake(self) -> tuple[WebhookRequest, dict[str, int]]:
         """Discord's endpoint check: a signed PING must get PONG."""
-        return signed((DATA / "ping.json").read_bytes()), {"type": 1}
+        return signed((DATA / "ping.json").read_bytes(), timestamp=timestamp_now()), {"type": 1}
 
     def ack_ok(self, status: int, body: bytes) -> bool:
         return (status, json.loads(body)) == (200, {"type": 5})  # deferred: "thinking…"

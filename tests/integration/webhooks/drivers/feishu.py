@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from fakes.feishu_api import FakeFeishuApi
-from integration.webhooks.drivers.base import Sent, question
+from integration.webhooks.drivers.base import STALE_SECONDS, Sent, question, timestamp_now
 from integration.webhooks.harness import Binding, dumps
 from parley_runtime.core.protocols import WebhookRequest
 from unit.platforms.feishu.test_feishu_webhook import DATA, KEY, TOKEN, lark_encrypt, produce
@@ -44,11 +44,14 @@ class FeishuDriver:
         return dict(event)
 
     def valid(self, n: int) -> WebhookRequest:
-        return produce(self.payload(n), nonce=f"nonce-{n}")
+        return produce(self.payload(n), nonce=f"nonce-{n}", ts=timestamp_now())
+
+    def stale(self, n: int) -> WebhookRequest:
+        return produce(self.payload(n), nonce=f"nonce-{n}", ts=timestamp_now(ago=STALE_SECONDS))
 
     def forged(self, n: int) -> WebhookRequest:
         """A well-formed event whose signature was made without the Encrypt Key."""
-        request = produce(self.payload(n))
+        request = produce(self.payload(n), ts=timestamp_now())
         h = request.headers
         stamp = h["x-lark-request-timestamp"] + h["x-lark-request-nonce"] + "not the encrypt key"
         forged = hashlib.sha256(stamp.encode() + request.body).hexdigest()

@@ -14,7 +14,7 @@ from nacl.signing import SigningKey
 
 from fakes.http_api import serve
 from fakes.qq_api import FakeQQ
-from integration.webhooks.drivers.base import Sent, question
+from integration.webhooks.drivers.base import STALE_SECONDS, Sent, question, timestamp_now
 from integration.webhooks.harness import Binding, dumps
 from parley_runtime.core.protocols import WebhookRequest
 from unit.platforms.qq.test_qq_webhook import DATA, SECRET, signed
@@ -50,17 +50,20 @@ class QQDriver:
         )
 
     def valid(self, n: int) -> WebhookRequest:
-        return signed(dumps(dispatch(n)))
+        return signed(dumps(dispatch(n)), timestamp=timestamp_now())
+
+    def stale(self, n: int) -> WebhookRequest:
+        return signed(dumps(dispatch(n)), timestamp=timestamp_now(ago=STALE_SECONDS))
 
     def forged(self, n: int) -> WebhookRequest:
-        return signed(dumps(dispatch(n)), key=SigningKey.generate())
+        return signed(dumps(dispatch(n)), key=SigningKey.generate(), timestamp=timestamp_now())
 
     def junk(self) -> WebhookRequest:
-        return signed(b'{"op": "zero"}')
+        return signed(b'{"op": "zero"}', timestamp=timestamp_now())
 
     def handshake(self) -> tuple[WebhookRequest, dict[str, str]]:
         """QQ's published op 13 example and the answer QQ checks."""
-        return signed((DATA / "validation.json").read_bytes()), VALIDATION_ANSWER
+        return signed((DATA / "validation.json").read_bytes(), timestamp=timestamp_now()), VALIDATION_ANSWER
 
     def ack_ok(self, status: int, body: bytes) -> bool:
         return (status, json.loads(body)) == (200, {"op": 12})

@@ -15,7 +15,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from fakes.http_api import serve
 from fakes.slack_api import FakeSlack
-from integration.webhooks.drivers.base import Sent, question
+from integration.webhooks.drivers.base import STALE_SECONDS, Sent, question
 from integration.webhooks.harness import Binding, dumps
 from parley_runtime.core.protocols import WebhookRequest
 from unit.platforms.slack.test_slack_webhook import DATA, SECRET
@@ -61,6 +61,9 @@ class SlackDriver:
 
     def valid(self, n: int) -> WebhookRequest:
         return slack_signed(dumps(event(n)))
+
+    def stale(self, n: int) -> WebhookRequest:
+        return slack_signed(dumps(event(n)), timestamp=int(time.time() - STALE_SECONDS))
 
     def forged(self, n: int) -> WebhookRequest:
         return slack_signed(dumps(event(n)), secret="0" * len(SECRET))

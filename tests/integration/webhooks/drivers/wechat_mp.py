@@ -1,6 +1,7 @@
 """WeChat Official Account, plain and safe mode: requests signed (and in safe mode encrypted) by
-wechatpy (the adapter unit tests' `plain_request` / `safe_request`), the GET check from the official
-docs' worked example, customer-service replies recorded by `FakeWeChatApi`."""
+wechatpy (the adapter unit tests' `plain_request` / `safe_request`) at the current time (the gateway
+refuses stale timestamps), the GET check with the official docs' worked example's echostr and token
+signed anew, customer-service replies recorded by `FakeWeChatApi`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from fakes.wechat_api import FakeWeChatApi
-from integration.webhooks.drivers.base import Sent, question
+from integration.webhooks.drivers.base import STALE_SECONDS, Sent, question, timestamp_now
 from integration.webhooks.harness import Binding
 from parley_runtime.core.protocols import WebhookRequest
 from unit.platforms.wechat_mp.test_wechat_mp_webhook import (
@@ -45,8 +46,13 @@ class WeChatMpDriver:
         name = "helpdesk-mp-safe" if safe else "helpdesk-mp"
         self.binding = Binding(name, "wechat-mp", dict(creds), {"apiBase": fake.url})
 
-    def valid(self, n: int) -> WebhookRequest:
-        return safe_request(text_message(n)) if self.safe else plain_request(text_message(n))
+    def valid(self, n: int, *, ago: float = 0) -> WebhookRequest:
+        if self.safe:
+            return safe_request(text_message(n), ts=timestamp_now(ago))
+        return plain_request(text_message(n), ts=timestamp_now(ago))
+
+    def stale(self, n: int) -> WebhookRequest:
+        return self.valid(n, ago=STALE_SECONDS)
 
     def forged(self, n: int) -> WebhookRequest:
         good = self.valid(n)
@@ -55,19 +61,21 @@ class WeChatMpDriver:
 
     def junk(self) -> WebhookRequest:
         if self.safe:  # the signature is checked on the Encrypt element, so junk XML fails first
-            return safe_request().model_copy(update={"body": b"{}"})
-        return plain_request("<xml><unclosed>")
+            return safe_request(ts=timestamp_now()).model_copy(update={"body": b"{}"})
+        return plain_request("<xml><unclosed>", ts=timestamp_now())
 
     def handshake(self) -> tuple[WebhookRequest, bytes]:
         """The GET check (the same in both modes): WeChat expects `echostr` back verbatim. Plain mode uses
-        the docs' worked example (token AAAAA); safe mode is signed by wechatpy's signer."""
+        the docs' worked example (token AAAAA, its nonce and echostr); both are signed by wechatpy's
+        signer at the current time."""
         if self.safe:
-            ts, nonce, echostr = "1700000000", "n-9", "7166391845235212345"
-            query = {"signature": sign(SAFE_CREDS["token"], ts, nonce), "timestamp": ts, "nonce": nonce}
-            return WebhookRequest(method="GET", query={**query, "echostr": echostr}), echostr.encode()
-        case = VECTORS["wechat_oa_plain_doc"]["cases"][1]
-        query = {k: case[k] for k in ("signature", "timestamp", "nonce", "echostr")}
-        return WebhookRequest(method="GET", query=query), case["echostr"].encode()
+            token, nonce, echostr = SAFE_CREDS["token"], "n-9", "7166391845235212345"
+        else:
+            case = VECTORS["wechat_oa_plain_doc"]["cases"][1]
+            token, nonce, echostr = case["token"], case["nonce"], case["echostr"]
+        ts = timestamp_now()
+        query = {"signature": sign(token, ts, nonce), "timestamp": ts, "nonce": nonce, "echostr": echostr}
+        return WebhookRequest(method="GET", query=query), echostr.encode()
 
     def ack_ok(self, status: int, body: bytes) -> bool:
         return (status, body) == (200, b"success")

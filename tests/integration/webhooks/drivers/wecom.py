@@ -1,5 +1,6 @@
 """WeCom (app callback): POSTs encrypted and signed by wechatpy's WeChatCrypto (the adapter unit tests'
-`produce`), the GET URL check from Tencent's published sample, replies recorded by `FakeWeComApi`."""
+`produce`), the GET URL check with the echostr of Tencent's published sample encrypted and signed anew by
+wechatpy at the current time (the gateway refuses stale timestamps), replies recorded by `FakeWeComApi`."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
+from wechatpy.utils import WeChatSigner
+
 from fakes.wecom_api import FakeWeComApi
-from integration.webhooks.drivers.base import Sent, question
+from integration.webhooks.drivers.base import STALE_SECONDS, Sent, question, timestamp_now
 from integration.webhooks.harness import Binding
 from parley_runtime.core.protocols import WebhookRequest
 from unit.platforms.wecom.test_wecom_webhook import CREDS, B, produce
@@ -36,7 +40,10 @@ class WeComDriver:
         self.binding = Binding("helpdesk-wecom", "wecom", dict(CREDS), {"apiBase": fake.url})
 
     def valid(self, n: int) -> WebhookRequest:
-        return produce(text_message(n), nonce=f"nonce{n}", ts="1700000000")
+        return produce(text_message(n), nonce=f"nonce{n}", ts=timestamp_now())
+
+    def stale(self, n: int) -> WebhookRequest:
+        return produce(text_message(n), nonce=f"nonce{n}", ts=timestamp_now(ago=STALE_SECONDS))
 
     def forged(self, n: int) -> WebhookRequest:
         good = self.valid(n)
@@ -47,10 +54,15 @@ class WeComDriver:
         return WebhookRequest(method="POST", query=query, body=b"not xml at all")
 
     def handshake(self) -> tuple[WebhookRequest, bytes]:
-        """Tencent's published GET sample and the plaintext WeCom expects back, byte for byte."""
-        g = B["get"]
-        query = {k: g[k] for k in ("msg_signature", "timestamp", "nonce", "echostr")}
-        return WebhookRequest(method="GET", query=query), g["reply"].encode()
+        """The GET check with the plaintext of Tencent's published sample, which WeCom expects back byte
+        for byte."""
+        plain, ts, nonce = B["get"]["reply"], timestamp_now(), B["get"]["nonce"]
+        crypto = WeChatCrypto(CREDS["token"], CREDS["encodingAESKey"], CREDS["corpId"])
+        echostr = PrpCrypto(crypto.key).encrypt(plain, CREDS["corpId"])
+        signer = WeChatSigner()
+        signer.add_data(CREDS["token"], ts, nonce, echostr)
+        query = {"msg_signature": signer.signature, "timestamp": ts, "nonce": nonce, "echostr": echostr}
+        return WebhookRequest(method="GET", query=query), plain.encode()
 
     def ack_ok(self, status: int, body: bytes) -> bool:
         return (status, body) == (200, b"")

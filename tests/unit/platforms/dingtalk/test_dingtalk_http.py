@@ -53,11 +53,31 @@ def test_sign_vector() -> None:
     assert crypto.sign_ok(v["sign"], v["timestamp"], v["secret"])
 
 
-def test_window_is_one_hour() -> None:
-    assert crypto.fresh(str(NOW_MS - 3_600_000), NOW_MS)
-    assert not crypto.fresh(str(NOW_MS - 3_600_001), NOW_MS)
-    assert not crypto.fresh(str(NOW_MS + 3_600_001), NOW_MS)
-    assert not crypto.fresh("-5", NOW_MS) and not crypto.fresh("1e3", NOW_MS)
+@pytest.mark.parametrize(
+    ("offset_ms", "accepted"),
+    [
+        (-3_600_000, True),
+        (-3_600_001, False),
+        (3_600_000, True),
+        (3_600_001, False),
+        (978_307_200_000 - NOW_MS, False),  # 2001
+        (-NOW_MS + NOW_MS // 1000, False),  # seconds where DingTalk sends milliseconds
+    ],
+    ids=["oldest", "too-old", "most-ahead", "too-far-ahead", "year-2001", "seconds"],
+)
+async def test_window_is_one_hour_either_way(http: httpx.AsyncClient, offset_ms: int, accepted: bool) -> None:
+    result = await make(http).handle_webhook(
+        signed((DATA / "group_text.json").read_bytes(), ts_ms=NOW_MS + offset_ms)
+    )
+    if accepted:
+        assert (result.status, result.rejected, len(result.events)) == (200, False, 1)
+    else:
+        assert (result.status, result.rejected, result.reason, result.events) == (
+            401,
+            True,
+            "stale-timestamp",
+            (),
+        )
 
 
 @pytest.mark.parametrize("name", ["group_text.json", "single_text.json"])

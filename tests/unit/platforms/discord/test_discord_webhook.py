@@ -21,6 +21,7 @@ from parley_runtime.platforms.discord import adapter
 DATA = Path(__file__).parents[3] / "data" / "discord"
 KEY = SigningKey.generate()
 TS = "1763700000"
+NOW = int(TS)  # the clock of `make_adapter`
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def make_adapter(http_client: httpx.AsyncClient) -> Callable[..., adapter.Discor
                 settings=DiscordSettings(),
                 http=http_client,
                 metrics=Metrics(),
-                clock=lambda: 7.0,
+                clock=lambda: float(NOW),
             )
         )
 
@@ -76,7 +77,7 @@ async def test_command_is_deferred_and_becomes_an_event(make_adapter) -> None:
     assert (event.event_id, event.text, event.received_at) == (
         "1310000000000000002",
         "How do I rotate the API key?",
-        7.0,
+        NOW,
     )
 
 
@@ -109,6 +110,31 @@ async def test_forgeries_get_401(make_adapter) -> None:
             "bad-signature",
             (),
         )
+
+
+@pytest.mark.parametrize(
+    ("offset", "accepted"),
+    [(-300, True), (-301, False), (300, True), (301, False), (978_307_200 - NOW, False), (10**9, False)],
+    ids=["oldest", "too-old", "most-ahead", "too-far-ahead", "year-2001", "far-future"],
+)
+async def test_replay_window(make_adapter, offset: int, accepted: bool) -> None:
+    body = (DATA / "ask_guild.json").read_bytes()
+    result = await make_adapter().handle_webhook(signed(body, timestamp=str(NOW + offset)))
+    if accepted:
+        assert (result.status, result.rejected, len(result.events)) == (200, False, 1)
+    else:
+        assert (result.status, result.rejected, result.reason, result.events) == (
+            401,
+            True,
+            "stale-timestamp",
+            (),
+        )
+
+
+async def test_replayed_ping_is_refused(make_adapter) -> None:
+    old = signed((DATA / "ping.json").read_bytes(), timestamp=str(NOW - 3600))
+    result = await make_adapter().handle_webhook(old)
+    assert (result.status, result.reason) == (401, "stale-timestamp")
 
 
 async def test_malformed_public_key_refuses_everything(make_adapter) -> None:

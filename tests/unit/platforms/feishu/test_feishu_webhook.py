@@ -17,19 +17,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lark_oapi.core.model import RawRequest
 
-from fakes.wechat_api import make_context
+from fakes.wechat_api import FakeClock, make_context
 from parley_runtime.core.protocols import WebhookRequest
 from parley_runtime.platforms.feishu import adapter as feishu
 from strategies import json_values
 
 DATA = Path(__file__).parents[3] / "data" / "feishu"
 KEY, TOKEN = "test key", "v-token-example"
+NOW = 1_700_000_000  # the clock of `make`, and the timestamp `produce` signs by default
 CREDS = {"appId": "cli_9f0example0000", "appSecret": "s", "verificationToken": TOKEN}
 
 
-def make(http: httpx.AsyncClient, *, encrypt: bool = True, platform: str = "feishu") -> feishu.FeishuAdapter:
+def make(
+    http: httpx.AsyncClient, *, encrypt: bool = True, platform: str = "feishu", now: float = NOW
+) -> feishu.FeishuAdapter:
     creds = {**CREDS, "encryptKey": KEY} if encrypt else CREDS
-    return feishu.create(make_context(platform, creds, http=http))
+    return feishu.create(make_context(platform, creds, http=http, clock=FakeClock(now)))
 
 
 def lark_encrypt(plain: str, key: str = KEY) -> str:
@@ -42,7 +45,7 @@ def lark_encrypt(plain: str, key: str = KEY) -> str:
 
 
 def produce(
-    payload: dict[str, Any], *, key: str = KEY, ts: str = "1700000000", nonce: str = "n-1"
+    payload: dict[str, Any], *, key: str = KEY, ts: str = str(NOW), nonce: str = "n-1"
 ) -> WebhookRequest:
     body = json.dumps({"encrypt": lark_encrypt(json.dumps(payload), key)}).encode()
     sig = hashlib.sha256((ts + nonce + key).encode() + body).hexdigest()
@@ -112,7 +115,7 @@ async def test_go_sdk_vector_is_decrypted_and_signature_enforced(http: httpx.Asy
     # The Go SDK's ciphertext is a v2 contact event (token "v"): signed it is acked, unsigned refused.
     v = json.loads((DATA / "vectors.json").read_text())["feishu_decrypt_go_sdk"]
     creds = {**CREDS, "encryptKey": v["encrypt_key"], "verificationToken": "v"}
-    adapter = feishu.create(make_context("feishu", creds, http=http))
+    adapter = feishu.create(make_context("feishu", creds, http=http, clock=FakeClock(1603977298)))
     body = json.dumps({"encrypt": v["encrypt"]}).encode()
     sig = hashlib.sha256(("1603977298" + "n" + v["encrypt_key"]).encode() + body).hexdigest()
     headers = {"x-lark-request-timestamp": "1603977298", "x-lark-request-nonce": "n", "x-lark-signature": sig}
@@ -137,6 +140,46 @@ async def test_forged_events_are_rejected_by_us_and_the_sdk(http: httpx.AsyncCli
     assert oracle(forged)[1] == []
     result = await make(http).handle_webhook(forged)
     assert (result.status, result.rejected, result.reason, result.events) == (401, True, "bad-signature", ())
+
+
+FEISHU_RETRIES = 15 + 5 * 60 + 3600 + 6 * 3600  # the last re-push of the original request
+
+
+@pytest.mark.parametrize(
+    ("offset", "accepted"),
+    [
+        (-FEISHU_RETRIES, True),
+        (-8 * 3600, True),
+        (-8 * 3600 - 1, False),
+        (300, True),
+        (301, False),
+        (978_307_200 - NOW, False),  # 2001, signed correctly: only dedup stopped it before
+        (10 * 365 * 86400, False),
+    ],
+    ids=["last-retry", "oldest", "too-old", "most-ahead", "too-far-ahead", "year-2001", "far-future"],
+)
+async def test_replay_window(http: httpx.AsyncClient, offset: int, accepted: bool) -> None:
+    request = produce(payload("v2_p2p_text.json"), ts=str(NOW + offset))
+    assert oracle(request)[0] == 200  # the SDK checks no window: the signature itself is valid
+    result = await make(http).handle_webhook(request)
+    if accepted:
+        assert (result.status, result.rejected, len(result.events)) == (200, False, 1)
+    else:
+        assert (result.status, result.rejected, result.reason, result.events) == (
+            401,
+            True,
+            "stale-timestamp",
+            (),
+        )
+
+
+async def test_without_encrypt_key_no_timestamp_is_signed_or_checked(http: httpx.AsyncClient) -> None:
+    body = (DATA / "v1_message.json").read_bytes()
+    headers = {"x-lark-request-timestamp": "978307200"}
+    result = await make(http, encrypt=False).handle_webhook(
+        WebhookRequest(method="POST", headers=headers, body=body)
+    )
+    assert (result.status, len(result.events)) == (200, 1)
 
 
 async def test_wrong_verification_token_is_rejected(http: httpx.AsyncClient) -> None:

@@ -66,6 +66,18 @@ async def test_callback_url_only_under_allowed_prefix(make_adapter) -> None:
     assert "allowedCallbackPrefixes" in json.loads(refused.body)["error"]
 
 
+async def test_callback_url_is_normalised_before_the_check_and_for_the_send(make_adapter) -> None:
+    adapter = make_adapter(allowedCallbackPrefixes=["http://host/cb/"])
+    for escape in ("http://host/cb/../evil", "http://host/cb/%2e%2e/evil", "http://u@host/cb/x"):
+        body = {"message": "hi", "user_id": "u", "callback_url": escape}
+        refused = await adapter.handle_webhook(post(json.dumps(body).encode()))
+        assert refused.status == 400 and refused.events == (), escape
+        assert list(json.loads(refused.body)) == ["error"] and b"\n" not in refused.body
+    body = {"message": "hi", "user_id": "u", "callback_url": "HTTP://Host:80/cb/a/../b"}
+    accepted = await adapter.handle_webhook(post(json.dumps(body).encode()))
+    assert accepted.events[0].reply_context["callback_url"] == "http://host/cb/b"
+
+
 async def test_no_callback_anywhere_is_a_clear_400(make_adapter) -> None:
     result = await make_adapter(callbackUrl=None).handle_webhook(post())
     assert result.status == 400 and result.events == ()

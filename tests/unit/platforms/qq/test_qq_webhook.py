@@ -21,6 +21,7 @@ from parley_runtime.platforms.qq import adapter
 SECRET = "DG5g3B4j9X2KOErG"  # the secret of the official op 13 example
 QQ_KEY = SigningKey(b"DG5g3B4j9X2KOErGDG5g3B4j9X2KOErG")  # what QQ signs with: the secret repeated
 DATA = Path(__file__).parents[3] / "data" / "qq"
+NOW = 1_763_691_338  # the clock of `make_adapter`, and the timestamp `signed` signs by default
 
 
 @pytest.fixture
@@ -41,14 +42,14 @@ def make_adapter(http_client: httpx.AsyncClient) -> Callable[..., adapter.QQAdap
                 settings=QQSettings(),
                 http=http_client,
                 metrics=Metrics(),
-                clock=lambda: 8.0,
+                clock=lambda: float(NOW),
             )
         )
 
     return make
 
 
-def signed(body: bytes, key: SigningKey = QQ_KEY, timestamp: str = "1763691338") -> WebhookRequest:
+def signed(body: bytes, key: SigningKey = QQ_KEY, timestamp: str = str(NOW)) -> WebhookRequest:
     headers = {
         "x-signature-ed25519": key.sign(timestamp.encode() + body).signature.hex(),
         "x-signature-timestamp": timestamp,
@@ -76,7 +77,7 @@ async def test_dispatch_is_acked_with_op12_and_becomes_an_event(make_adapter) ->
         "helpdesk",
         "qq",
         "helpdesk-qq",
-        8.0,
+        NOW,
     )
     assert event.event_id == "GROUP_AT_MESSAGE_CREATE:1mv4hu7rfa1a2fnlhq8ggd9uybbo0mjtxpmapfvbqj0nqc"
 
@@ -110,6 +111,31 @@ async def test_forgeries_get_401(make_adapter) -> None:
         )
     other_app = await make_adapter(secret="another-secret").handle_webhook(good)
     assert other_app.status == 401
+
+
+@pytest.mark.parametrize(
+    ("offset", "accepted"),
+    [(-3600, True), (-3601, False), (300, True), (301, False), (978_307_200 - NOW, False), (10**9, False)],
+    ids=["oldest", "too-old", "most-ahead", "too-far-ahead", "year-2001", "far-future"],
+)
+async def test_replay_window(make_adapter, offset: int, accepted: bool) -> None:
+    body = (DATA / "c2c_message.json").read_bytes()
+    result = await make_adapter().handle_webhook(signed(body, timestamp=str(NOW + offset)))
+    if accepted:
+        assert (result.status, result.rejected, len(result.events)) == (200, False, 1)
+    else:
+        assert (result.status, result.rejected, result.reason, result.events) == (
+            401,
+            True,
+            "stale-timestamp",
+            (),
+        )
+
+
+async def test_stale_op13_is_not_answered(make_adapter) -> None:
+    old = signed((DATA / "validation.json").read_bytes(), timestamp=str(NOW - 86400))
+    result = await make_adapter().handle_webhook(old)
+    assert (result.status, result.reason) == (401, "stale-timestamp") and b"signature" not in result.body
 
 
 async def test_junk_is_400(make_adapter) -> None:

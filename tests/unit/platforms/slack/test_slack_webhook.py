@@ -99,6 +99,28 @@ async def test_forgeries_are_refused(make_adapter) -> None:
             assert (result.status, result.rejected, result.reason, result.events) == (401, True, reason, ())
 
 
+@pytest.mark.parametrize(
+    ("offset", "accepted"),
+    [(-300, True), (-301, False), (300, True), (301, False), (978_307_200 - NOW, False), (10**9, False)],
+    ids=["oldest", "too-old", "most-ahead", "too-far-ahead", "year-2001", "far-future"],
+)
+async def test_replay_window_is_five_minutes(make_adapter, offset: int, accepted: bool) -> None:
+    request = signed((DATA / "app_mention.json").read_bytes(), timestamp=NOW + offset)
+    headers = dict(request.headers)
+    sdk = SignatureVerifier(SECRET, clock=type("C", (), {"now": staticmethod(lambda: float(NOW))})())
+    assert sdk.is_valid_request(request.body, headers) is accepted  # the official SDK agrees
+    result = await make_adapter().handle_webhook(request)
+    if accepted:
+        assert (result.status, result.rejected, len(result.events)) == (200, False, 1)
+    else:
+        assert (result.status, result.rejected, result.reason, result.events) == (
+            401,
+            True,
+            "stale-timestamp",
+            (),
+        )
+
+
 async def test_ignored_events_and_junk(make_adapter) -> None:
     a = make_adapter()
     ignored = await a.handle_webhook(signed((DATA / "message_bot.json").read_bytes()))

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
-from fakes.wechat_api import make_context
+from fakes.wechat_api import FakeClock, make_context
 from parley_runtime.core.protocols import WebhookRequest
 from parley_runtime.platforms.wechat_mp import adapter as mp
 
@@ -27,10 +27,11 @@ SAFE_CREDS = {
     "encodingAESKey": SAFE["encoding_aes_key"],
 }
 TEXT = (DATA / "text_message.xml").read_text()
+NOW = 1_700_000_000  # the clock of `make`, and the timestamp the request builders sign by default
 
 
-def make(http: httpx.AsyncClient, creds: dict[str, str]) -> mp.WeChatMpAdapter:
-    return mp.create(make_context("wechat-mp", creds, http=http))
+def make(http: httpx.AsyncClient, creds: dict[str, str], *, now: float = NOW) -> mp.WeChatMpAdapter:
+    return mp.create(make_context("wechat-mp", creds, http=http, clock=FakeClock(now)))
 
 
 def sign(token: str, timestamp: str, nonce: str) -> str:
@@ -39,8 +40,8 @@ def sign(token: str, timestamp: str, nonce: str) -> str:
     return signer.signature
 
 
-def plain_request(body: str = TEXT, token: str = "AAAAA") -> WebhookRequest:
-    query = {"signature": sign(token, "1700000000", "n-1"), "timestamp": "1700000000", "nonce": "n-1"}
+def plain_request(body: str = TEXT, token: str = "AAAAA", ts: str = str(NOW)) -> WebhookRequest:
+    query = {"signature": sign(token, ts, "n-1"), "timestamp": ts, "nonce": "n-1"}
     query["openid"] = "oEXAMPLEfollower0000000000001"
     return WebhookRequest(method="POST", query=query, body=body.encode())
 
@@ -52,13 +53,14 @@ def outer(encrypted: str) -> str:
     )
 
 
-def safe_request(inner: str = TEXT) -> WebhookRequest:
-    crypto = WeChatCrypto(SAFE_CREDS["token"], SAFE_CREDS["encodingAESKey"], SAFE_CREDS["appId"])
-    out = xmltodict.parse(crypto.encrypt_message(inner, nonce="n-2", timestamp="1700000000"))["xml"]
+def safe_request(inner: str = TEXT, ts: str = str(NOW), app_id: str = SAFE_CREDS["appId"]) -> WebhookRequest:
+    """A safe-mode POST as WeChat sends it, encrypted by wechatpy for `app_id` (the ReceiveId)."""
+    crypto = WeChatCrypto(SAFE_CREDS["token"], SAFE_CREDS["encodingAESKey"], app_id)
+    out = xmltodict.parse(crypto.encrypt_message(inner, nonce="n-2", timestamp=ts))["xml"]
     body = outer(out["Encrypt"])
     query = {
-        "signature": sign(SAFE_CREDS["token"], "1700000000", "n-2"),
-        "timestamp": "1700000000",
+        "signature": sign(SAFE_CREDS["token"], ts, "n-2"),
+        "timestamp": ts,
         "nonce": "n-2",
         "encrypt_type": "aes",
         "msg_signature": out["MsgSignature"],
@@ -69,7 +71,7 @@ def safe_request(inner: str = TEXT) -> WebhookRequest:
 async def test_doc_get_vector_echoes_echostr(http: httpx.AsyncClient) -> None:
     case = VECTORS["wechat_oa_plain_doc"]["cases"][1]
     query = {k: case[k] for k in ("signature", "timestamp", "nonce", "echostr")}
-    result = await make(http, {**PLAIN, "token": case["token"]}).handle_webhook(
+    result = await make(http, {**PLAIN, "token": case["token"]}, now=int(case["timestamp"])).handle_webhook(
         WebhookRequest(method="GET", query=query)
     )
     assert (result.status, result.body, result.content_type) == (200, case["echostr"].encode(), "text/plain")
@@ -107,7 +109,7 @@ async def test_official_safe_mode_vector(http: httpx.AsyncClient) -> None:
         "encrypt_type": "aes",
         "msg_signature": SAFE["msg_signature"],
     }
-    result = await make(http, SAFE_CREDS).handle_webhook(
+    result = await make(http, SAFE_CREDS, now=int(SAFE["timestamp"])).handle_webhook(
         WebhookRequest(method="POST", query=query, body=body.encode())
     )
     assert result.status == 200 and not result.rejected
@@ -149,6 +151,60 @@ async def test_forged_plain_requests_are_rejected(http: httpx.AsyncClient) -> No
     assert (wrong_token.status, wrong_token.rejected, wrong_token.events) == (401, True, ())
     unsigned = WebhookRequest(method="POST", query={"timestamp": "1", "nonce": "2"}, body=TEXT.encode())
     assert (await make(http, PLAIN).handle_webhook(unsigned)).status == 401
+
+
+async def test_safe_mode_message_for_another_appid_is_401(http: httpx.AsyncClient) -> None:
+    """Correctly signed with our token and key, but encrypted for another account (ReceiveId)."""
+    result = await make(http, SAFE_CREDS).handle_webhook(safe_request(app_id="wx-someone-else"))
+    assert (result.status, result.rejected, result.reason, result.events) == (401, True, "bad-signature", ())
+    assert json.loads(result.body) == {"error": "Encrypt is not for this appId"}
+
+
+async def test_safe_mode_signed_but_not_xml_inside_is_400(http: httpx.AsyncClient) -> None:
+    result = await make(http, SAFE_CREDS).handle_webhook(safe_request("not xml inside"))
+    assert (result.status, result.rejected, result.events) == (400, False, ())
+
+
+WINDOW_CASES = pytest.mark.parametrize(
+    ("offset", "accepted"),
+    [(-300, True), (-301, False), (300, True), (301, False), (978_307_200 - NOW, False), (10**9, False)],
+    ids=["oldest", "too-old", "most-ahead", "too-far-ahead", "year-2001", "far-future"],
+)
+
+
+def _expect(result: Any, accepted: bool) -> None:
+    if accepted:
+        assert (result.status, result.rejected, len(result.events)) == (200, False, 1)
+    else:
+        assert (result.status, result.rejected, result.reason, result.events) == (
+            401,
+            True,
+            "stale-timestamp",
+            (),
+        )
+
+
+@WINDOW_CASES
+async def test_plain_mode_replay_window(http: httpx.AsyncClient, offset: int, accepted: bool) -> None:
+    _expect(await make(http, PLAIN).handle_webhook(plain_request(ts=str(NOW + offset))), accepted)
+
+
+@WINDOW_CASES
+async def test_safe_mode_replay_window(http: httpx.AsyncClient, offset: int, accepted: bool) -> None:
+    _expect(await make(http, SAFE_CREDS).handle_webhook(safe_request(ts=str(NOW + offset))), accepted)
+
+
+@WINDOW_CASES
+async def test_get_replay_window(http: httpx.AsyncClient, offset: int, accepted: bool) -> None:
+    case = VECTORS["wechat_oa_plain_doc"]["cases"][1]
+    query = {k: case[k] for k in ("signature", "timestamp", "nonce", "echostr")}
+    adapter = make(http, PLAIN, now=int(case["timestamp"]) - offset)
+    result = await adapter.handle_webhook(WebhookRequest(method="GET", query=query))
+    if accepted:
+        assert (result.status, result.body) == (200, case["echostr"].encode())
+    else:
+        assert (result.status, result.rejected, result.reason) == (401, True, "stale-timestamp")
+        assert case["echostr"].encode() not in result.body
 
 
 async def test_encrypted_request_without_key_is_400(http: httpx.AsyncClient) -> None:

@@ -12,13 +12,14 @@ from hypothesis import strategies as st
 from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
-from fakes.wechat_api import make_context
+from fakes.wechat_api import FakeClock, make_context
 from parley_runtime.core.protocols import WebhookRequest
 from parley_runtime.platforms.wecom import adapter as wecom
 
 DATA = Path(__file__).parents[3] / "data" / "wecom"
 VECTORS = json.loads((DATA / "vectors.json").read_text())
 B = VECTORS["wecom_official_sample_B"]
+NOW = 1_700_000_000  # the clock of `make`, and the timestamp `produce` signs by default
 CREDS = {
     "corpId": B["receive_id"],
     "agentId": "1000002",
@@ -28,8 +29,8 @@ CREDS = {
 }
 
 
-def make(http: httpx.AsyncClient, **overrides: str) -> wecom.WeComAdapter:
-    return wecom.create(make_context("wecom", {**CREDS, **overrides}, http=http))
+def make(http: httpx.AsyncClient, *, now: float = NOW, **overrides: str) -> wecom.WeComAdapter:
+    return wecom.create(make_context("wecom", {**CREDS, **overrides}, http=http, clock=FakeClock(now)))
 
 
 def outer_body(encrypted: str, corp: str = B["receive_id"]) -> bytes:
@@ -39,9 +40,11 @@ def outer_body(encrypted: str, corp: str = B["receive_id"]) -> bytes:
     ).encode()
 
 
-def produce(inner: str, *, nonce: str = "1597212914", ts: str = "1476422779") -> WebhookRequest:
-    """A POST callback as WeCom sends it, built with wechatpy's encryptor."""
-    crypto = WeChatCrypto(CREDS["token"], CREDS["encodingAESKey"], CREDS["corpId"])
+def produce(
+    inner: str, *, nonce: str = "1597212914", ts: str = str(NOW), corp: str = CREDS["corpId"]
+) -> WebhookRequest:
+    """A POST callback as WeCom sends it, built with wechatpy's encryptor (for `corp` as ReceiveId)."""
+    crypto = WeChatCrypto(CREDS["token"], CREDS["encodingAESKey"], corp)
     out = xmltodict.parse(crypto.encrypt_message(inner, nonce=nonce, timestamp=ts))["xml"]
     query = {"msg_signature": out["MsgSignature"], "timestamp": ts, "nonce": nonce}
     return WebhookRequest(method="POST", query=query, body=outer_body(out["Encrypt"]))
@@ -53,8 +56,8 @@ def produce(inner: str, *, nonce: str = "1597212914", ts: str = "1476422779") ->
 async def test_official_get_vectors_answer_plaintext(http: httpx.AsyncClient, name: str) -> None:
     v = VECTORS[name]
     creds = {"token": v["token"], "encodingAESKey": v["encoding_aes_key"]}
-    adapter = make(http, corpId=v.get("receive_id") or v["corp_id"], **creds)
     g = v["get"]
+    adapter = make(http, now=int(g["timestamp"]), corpId=v.get("receive_id") or v["corp_id"], **creds)
     query = {"msg_signature": g["msg_signature"], "timestamp": g["timestamp"], "nonce": g["nonce"]}
     result = await adapter.handle_webhook(
         WebhookRequest(method="GET", query={**query, "echostr": g["echostr"]})
@@ -69,8 +72,10 @@ async def test_official_get_vectors_answer_plaintext(http: httpx.AsyncClient, na
 async def test_official_post_vectors_are_accepted(http: httpx.AsyncClient, name: str) -> None:
     v = VECTORS[name]
     corp = v.get("receive_id") or v["corp_id"]
-    adapter = make(http, corpId=corp, token=v["token"], encodingAESKey=v["encoding_aes_key"])
     p = v["post"]
+    adapter = make(
+        http, now=int(p["timestamp"]), corpId=corp, token=v["token"], encodingAESKey=v["encoding_aes_key"]
+    )
     query = {"msg_signature": p["msg_signature"], "timestamp": p["timestamp"], "nonce": p["nonce"]}
     result = await adapter.handle_webhook(
         WebhookRequest(method="POST", query=query, body=outer_body(p["encrypt"]))
@@ -84,13 +89,13 @@ async def test_official_post_vectors_are_accepted(http: httpx.AsyncClient, name:
 async def test_official_vector_b_event_fields(http: httpx.AsyncClient) -> None:
     p = B["post"]
     query = {"msg_signature": p["msg_signature"], "timestamp": p["timestamp"], "nonce": p["nonce"]}
-    result = await make(http).handle_webhook(
+    result = await make(http, now=int(p["timestamp"])).handle_webhook(
         WebhookRequest(method="POST", query=query, body=outer_body(p["encrypt"]))
     )
     (msg,) = result.events
     assert (msg.event_id, msg.user_id, msg.chat_id) == ("1456453720", "ChenJiaShun", "ChenJiaShun")
     assert (msg.bot, msg.platform, msg.binding) == ("helpdesk", "wecom", "helpdesk-wecom")
-    assert msg.received_at == 1_700_000_000.0
+    assert msg.received_at == int(p["timestamp"])
     assert msg.reply_context["touser"] == "ChenJiaShun"
 
 
@@ -124,7 +129,7 @@ async def test_event_callback_acks_without_events(http: httpx.AsyncClient) -> No
     "tamper",
     [
         lambda q, b: ({**q, "msg_signature": "0" * 40}, b),
-        lambda q, b: ({**q, "timestamp": "1476422780"}, b),
+        lambda q, b: ({**q, "timestamp": str(NOW + 1)}, b),
         lambda q, b: ({k: v for k, v in q.items() if k != "msg_signature"}, b),
         lambda q, b: (q, b.replace(b"<Encrypt><![CDATA[", b"<Encrypt><![CDATA[AAAA")),
     ],
@@ -148,12 +153,69 @@ async def test_wrong_token_is_rejected(http: httpx.AsyncClient) -> None:
 async def test_message_for_another_corp_is_refused(http: httpx.AsyncClient) -> None:
     v = VECTORS["wecom_wechatpy_tests"]
     g = v["get"]
-    adapter = make(http, corpId="ww-not-this-one", token=v["token"], encodingAESKey=v["encoding_aes_key"])
+    adapter = make(
+        http,
+        now=int(g["timestamp"]),
+        corpId="ww-not-this-one",
+        token=v["token"],
+        encodingAESKey=v["encoding_aes_key"],
+    )
     query = {"msg_signature": g["msg_signature"], "timestamp": g["timestamp"], "nonce": g["nonce"]}
     result = await adapter.handle_webhook(
         WebhookRequest(method="GET", query={**query, "echostr": g["echostr"]})
     )
-    assert (result.status, result.rejected) == (401, True)
+    assert (result.status, result.rejected, result.reason) == (401, True, "bad-signature")
+    assert g["reply"].encode() not in result.body
+
+
+async def test_post_for_another_receive_id_is_401(http: httpx.AsyncClient) -> None:
+    """Correctly signed with our token and key, but encrypted for another corp (ReceiveId)."""
+    request = produce((DATA / "text_message.xml").read_text(), corp="ww-someone-else")
+    result = await make(http).handle_webhook(request)
+    assert (result.status, result.rejected, result.reason, result.events) == (401, True, "bad-signature", ())
+    assert json.loads(result.body) == {"error": "Encrypt is not for this corpId"}
+    ours = await make(http).handle_webhook(produce((DATA / "text_message.xml").read_text()))
+    assert len(ours.events) == 1  # the same message encrypted for us: only the ReceiveId differed
+
+
+async def test_signed_post_that_is_not_xml_inside_is_400(http: httpx.AsyncClient) -> None:
+    result = await make(http).handle_webhook(produce("not xml inside"))
+    assert (result.status, result.rejected, result.events) == (400, False, ())
+
+
+WINDOW_CASES = pytest.mark.parametrize(
+    ("offset", "accepted"),
+    [(-300, True), (-301, False), (300, True), (301, False), (978_307_200 - NOW, False), (10**9, False)],
+    ids=["oldest", "too-old", "most-ahead", "too-far-ahead", "year-2001", "far-future"],
+)
+
+
+@WINDOW_CASES
+async def test_post_replay_window(http: httpx.AsyncClient, offset: int, accepted: bool) -> None:
+    request = produce((DATA / "text_message.xml").read_text(), ts=str(NOW + offset))
+    result = await make(http).handle_webhook(request)
+    if accepted:
+        assert (result.status, result.rejected, len(result.events)) == (200, False, 1)
+    else:
+        assert (result.status, result.rejected, result.reason, result.events) == (
+            401,
+            True,
+            "stale-timestamp",
+            (),
+        )
+
+
+@WINDOW_CASES
+async def test_get_replay_window(http: httpx.AsyncClient, offset: int, accepted: bool) -> None:
+    g = B["get"]
+    query = {"msg_signature": g["msg_signature"], "timestamp": g["timestamp"], "nonce": g["nonce"]}
+    request = WebhookRequest(method="GET", query={**query, "echostr": g["echostr"]})
+    result = await make(http, now=int(g["timestamp"]) - offset).handle_webhook(request)
+    if accepted:
+        assert (result.status, result.body) == (200, g["reply"].encode())
+    else:
+        assert (result.status, result.rejected, result.reason) == (401, True, "stale-timestamp")
+        assert g["reply"].encode() not in result.body
 
 
 @pytest.mark.parametrize(
