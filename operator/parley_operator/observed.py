@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from parley_runtime.config.models import ChatBot, PlatformBinding
+from parley_runtime.config.models import GROUP_VERSION, ChatBot, PlatformBinding
 
 
 @dataclass(frozen=True, order=True)
@@ -31,6 +31,14 @@ class Ref:
 
     def __str__(self) -> str:
         return f"{self.kind}/{self.name}"
+
+
+def bot_ref(namespace: str, name: str) -> Ref:
+    return Ref(GROUP_VERSION, "ChatBot", namespace, name)
+
+
+def binding_ref(namespace: str, name: str) -> Ref:
+    return Ref(GROUP_VERSION, "PlatformBinding", namespace, name)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,12 @@ from typing import Any
 
 import kopf
 
+from parley_operator import decide
 from parley_operator.handlers.context import BINDINGS_INDEX, OperatorContext, bindings_of, report
-from parley_operator.handlers.reconcile import binding_view, utc_now
-from parley_operator.k8s import errors
+from parley_operator.handlers.reconcile import utc_now
+from parley_operator.k8s import apply, errors
+from parley_operator.observed import BindingView
+from parley_operator.policies import parse
 from parley_runtime.config.models import API_GROUP, API_VERSION
 
 
@@ -19,6 +22,12 @@ def bot_name(spec: Mapping[str, Any] | None) -> str | None:
     ref = (spec or {}).get("botRef")
     name = ref.get("name") if isinstance(ref, Mapping) else None
     return name if isinstance(name, str) and name else None
+
+
+async def unbound(ctx: OperatorContext, namespace: str, view: BindingView, reason: str, message: str) -> None:
+    """The status of a binding that no ChatBot's reconcile looks after: not ready, and why."""
+    change = decide.binding_change(namespace, view, (False, reason, message), utc_now())
+    await apply.patch_status(ctx.client(), change.ref, change.patch)
 
 
 def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
@@ -37,26 +46,15 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
         before = bot_name(old.get("spec")) if isinstance(old, Mapping) else None
         if before and before != bot:  # moved to another bot: the old one must drop it
             ctx.reconciler.nudge(namespace, before, lambda: bindings_of(index, namespace, before), report)
-        view = binding_view(body)
+        view = parse.binding_view(body)
         if bot is None:
-            await ctx.reconciler.write_binding_status(
-                ctx.client(),
-                namespace,
-                view,
-                False,
-                "InvalidSpec",
-                view.problem or "spec.botRef.name missing",
-                None,
-                utc_now(),
-            )
+            await unbound(ctx, namespace, view, "InvalidSpec", view.problem or "spec.botRef.name missing")
             return
         try:
             outcome = await ctx.reconciler.reconcile(namespace, bot, bindings_of(index, namespace, bot))
             if not outcome.found:
                 message = f"ChatBot {bot} not found in namespace {namespace}"
-                await ctx.reconciler.write_binding_status(
-                    ctx.client(), namespace, view, False, "BotNotFound", message, None, utc_now()
-                )
+                await unbound(ctx, namespace, view, "BotNotFound", message)
         except errors.ApiError as e:
             raise kopf.TemporaryError(f"Kubernetes API: {e}", delay=5) from None
         report(outcome)

@@ -4,6 +4,9 @@ binding changes and drift.
 Level-based and idempotent: it reads the current state, renders what should exist, writes only the
 difference and patches status once. Reconciles of one bot never overlap (a lock per bot); the
 nudges from watch events coalesce, so a burst of events costs at most one extra run.
+
+Gather reads each input once into one `Observed`; the decisions are `parley_operator.decide`'s (pure,
+each made once); act writes the resulting `Plan` through `k8s.apply`.
 """
 
 import asyncio
@@ -15,16 +18,14 @@ from typing import Any, Literal, overload
 
 import httpx
 
-from parley_operator import conditions, render
+from parley_operator import conditions, decide
 from parley_operator.handlers.inventory import BotKey, Inventory
 from parley_operator.k8s import apply, errors, gather, metrics_source
 from parley_operator.k8s.client import KubeClient
 from parley_operator.metrics import OperatorMetrics
-from parley_operator.observed import BindingView, BotView, Observed, Ref
-from parley_operator.policies import canary, children, parse, references, status
-from parley_operator.policies.canary_record import Record
-from parley_operator.render.meta import Names
-from parley_runtime.config.models import ChatBot
+from parley_operator.observed import BotView, Observed, Ref
+from parley_operator.policies import canary, parse, timestamps
+from parley_operator.policies.analysis import Sample
 
 log = logging.getLogger("parley.operator")
 
@@ -32,7 +33,7 @@ BindingsOf = Callable[[], Iterable[Mapping[str, Any]]]
 
 
 def utc_now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return timestamps.stamp(time.time())
 
 
 @dataclass
@@ -54,36 +55,6 @@ class Outcome:
         if not self.found or self.reason in ("InvalidSpec", "SecretMissing"):
             return "stalled"
         return "changed" if self.applied.changed else "ok"
-
-
-def binding_view(body: Mapping[str, Any]) -> BindingView:
-    model, problem = parse.parse_binding(body)
-    meta = body.get("metadata") or {}
-    return BindingView(
-        str(meta.get("name")), meta.get("generation"), body.get("status") or {}, model, problem
-    )
-
-
-def rendered_bot(bot: ChatBot, decision: canary.Decision) -> ChatBot:
-    """The bot as render should see it: without its canary once the release is over (promoted,
-    rolled back or aborted), so the canary's objects are deleted while spec.canary stays in git."""
-    if decision.render_canary or bot.spec.canary is None:
-        return bot
-    return bot.model_copy(update={"spec": bot.spec.model_copy(update={"canary": None})})
-
-
-def bot_view(body: Mapping[str, Any], namespace: str) -> BotView:
-    model, problem = parse.parse_bot(body)
-    meta = body.get("metadata") or {}
-    return BotView(
-        namespace,
-        str(meta.get("name")),
-        meta.get("uid"),
-        meta.get("generation"),
-        body.get("status") or {},
-        model,
-        problem,
-    )
 
 
 class Reconciler:
@@ -213,137 +184,95 @@ class Reconciler:
         body = await gather.read_bot(client, namespace, name)
         if body is None or (body.get("metadata") or {}).get("deletionTimestamp"):
             return Outcome(found=False, body=body)
-        view = bot_view(body, namespace)
-        bindings = tuple(binding_view(b) for b in binding_bodies)
-        previous = conditions.find(view.status.get("conditions"), conditions.READY)
+        observed, desired = await self._gather(client, body, namespace, binding_bodies, now)
+        plan = decide.decide(observed, desired, now)
+        return await self._act(client, body, plan)
+
+    async def _gather(
+        self,
+        client: KubeClient,
+        body: Mapping[str, Any],
+        namespace: str,
+        binding_bodies: Sequence[Mapping[str, Any]],
+        now: str,
+    ) -> tuple[Observed, decide.Desired]:
+        """Read what the round decides from, each thing once. The live objects to read are the ones
+        the bot should own, so what it should be is decided (`decide.desire`) before that last read,
+        and handed on with what was read."""
+        view = parse.bot_view(body, namespace)
+        bindings = tuple(parse.binding_view(b) for b in binding_bodies)
+        if view.bot is None:  # nothing more is worth reading until the spec parses
+            return Observed(view, bindings), decide.Desired()
+        sample = await self._sample(client, view, now)
+        keys = await gather.read_secret_keys(client, namespace, decide.secret_names(view, bindings))
+        desired = decide.desire(view, bindings, keys, sample, now, image=self._image)
+        if not desired.renders:
+            return Observed(view, bindings, keys), desired
+        live, stale = await self._children(client, view, desired.refs)
+        return Observed(view, bindings, keys, live, stale), desired
+
+    async def _children(
+        self, client: KubeClient, view: BotView, refs: Sequence[Ref]
+    ) -> tuple[Mapping[Ref, Mapping[str, Any] | None], tuple[Ref, ...]]:
+        """The live versions of the objects the bot should own, and what it owns but should not."""
+        owned = self.inventory.owned(view.namespace, view.name, view.uid)
+        if "observedGeneration" not in view.status and not owned:
+            # Never reconciled and nothing of it seen: create without reading first. A create that
+            # finds the object (409) reads and patches it instead, so this stays correct.
+            live: Mapping[Ref, Mapping[str, Any] | None] = dict.fromkeys(refs)
+        else:
+            live = await gather.read_objects(client, refs)
+        return live, tuple(sorted(owned - set(refs)))
+
+    async def _sample(self, client: KubeClient, view: BotView, now: str) -> Sample | None:
+        """The engines' metrics, read only when an analysis window of the gray release is due."""
+        analysis = decide.due_analysis(view, now)
+        if analysis is None:
+            return None
+        if self._scrape is None:
+            self._scrape = _default_scrape()
+        return await metrics_source.read_sample(client, self._scrape(), view.namespace, view.name, analysis)
+
+    async def _act(self, client: KubeClient, body: Mapping[str, Any], plan: decide.Plan) -> Outcome:
+        """Write the plan: the objects, then the annotations, then the bot's status once, then each
+        binding's. An API error of the objects is raised at the end, after the status says so."""
+        previous = conditions.find((body.get("status") or {}).get("conditions"), conditions.READY)
         outcome = Outcome(
             found=True, body=body, previous_reason=str(previous["reason"]) if previous else None
         )
-        observed = Observed(view, bindings)
-        desired: list[dict[str, Any]] = []
-        decision: canary.Decision | None = None
-        if view.bot is not None:
-            decision = await self._decide_canary(client, view.bot, view, now)
-            outcome.canary_events = decision.events
-            self._metrics.set_canary_weight(
-                namespace, name, decision.weight if decision.render_canary else None
-            )
-            valid = [b.binding for b in bindings if b.binding is not None]
-            keys = await gather.read_secret_keys(client, namespace, references.secret_names(view.bot, valid))
-            observed = Observed(view, bindings, keys)
-            usable = [
-                b.binding for b in bindings if b.binding is not None and status.binding_ready(b, keys)[0]
-            ]
-            try:
-                desired = render.render_bot(
-                    rendered_bot(view.bot, decision),
-                    usable,
-                    namespace=namespace,
-                    image=self._image,
-                    canary_weight=decision.weight,
-                    owner=render.OwnerRef.of(view.bot),
-                    stable_version=decision.stable_version,
-                )
-            except render.RenderError as e:
-                decision = None
-                observed = Observed(
-                    BotView(namespace, name, view.uid, view.generation, view.status, None, str(e))
-                )
+        if plan.canary is not None:
+            outcome.canary_events = plan.canary.events
+            weight = plan.canary.weight if plan.canary.render_canary else None
+            self._metrics.set_canary_weight(plan.bot.namespace, plan.bot.name, weight)
         apply_error: errors.ApiError | None = None
-        if observed.bot.bot is not None:
-            refs = [Ref.of(obj) for obj in desired]
-            owned = self.inventory.owned(namespace, name, view.uid)
-            if "observedGeneration" not in view.status and not owned:
-                # Never reconciled and nothing of it seen: create without reading first. A create
-                # that finds the object (409) reads and patches it instead, so this stays correct.
-                live: dict[Ref, dict[str, Any] | None] = dict.fromkeys(refs)
-            else:
-                live = await gather.read_objects(client, refs)
-            stale = tuple(sorted(owned - set(refs)))
-            observed = Observed(view, bindings, observed.secret_keys, live, stale)
-            plan = children.plan(desired, observed, token_secret=Names(name).internal_secret)
-            try:
-                outcome.applied = await apply.apply_plan(client, plan, on_write=self.inventory.written)
-            except errors.ApiError as e:
-                apply_error = e
-        if decision is not None and decision.remove_annotations:
+        try:
+            outcome.applied = await apply.apply_plan(client, plan.objects, on_write=self.inventory.written)
+        except errors.ApiError as e:
+            apply_error = e
+        if plan.remove_annotations:
             # Before the status write: if that fails, the request is lost and a person asks again;
             # the other order could let an old `promote` skip a later pause.
-            await apply.remove_annotations(
-                client, gather.bot_ref(namespace, name), decision.remove_annotations
-            )
-        await self._write_status(client, observed, outcome, apply_error, decision, now)
+            await apply.remove_annotations(client, plan.bot, plan.remove_annotations)
+        status = plan.status if apply_error is None else plan.refused(str(apply_error))
+        outcome.ready, outcome.reason, outcome.message = status.ready, status.reason, status.message
+        await apply.patch_status(client, plan.bot, status.patch)
+        for change in plan.bindings:
+            if await apply.patch_status(client, change.ref, change.patch) and change.announce:
+                outcome.binding_changes.append(
+                    (_event_target(change.ref), change.ready, change.reason, change.message)
+                )
         if apply_error is not None:
             raise apply_error
         return outcome
 
-    async def _decide_canary(
-        self, client: KubeClient, bot: ChatBot, view: BotView, now: str
-    ) -> canary.Decision:
-        """Where the gray release goes next; reads the engines' metrics only when a window is due."""
-        spec_canary = bot.spec.canary
-        record = Record.from_dict(view.status.get("canary"))
-        reading = None
-        if spec_canary is not None and record is not None and canary.analysis_due(spec_canary, record, now):
-            if self._scrape is None:
-                self._scrape = _default_scrape()
-            sample = await metrics_source.read_sample(
-                client, self._scrape(), view.namespace, view.name, spec_canary.analysis
-            )
-            reading = canary.read(record, sample, spec_canary)
-        inputs = canary.Inputs(
-            spec_version=bot.spec.version,
-            canary=spec_canary,
-            record=record,
-            now=now,
-            annotations=bot.metadata.annotations,
-            reading=reading,
-        )
-        return canary.decide(inputs)
 
-    async def _write_status(
-        self,
-        client: KubeClient,
-        observed: Observed,
-        outcome: Outcome,
-        apply_error: errors.ApiError | None,
-        decision: canary.Decision | None,
-        now: str,
-    ) -> None:
-        view = observed.bot
-        wanted = status.bot_conditions(
-            observed, apply_error=str(apply_error) if apply_error else None, canary=decision
-        )
-        ready = wanted[0]
-        outcome.ready, outcome.reason, outcome.message = ready.status == "True", ready.reason, ready.message
-        new = status.bot_status(observed, wanted, now=now, canary=decision)
-        patch = status.status_patch(view.status, new, status.BOT_KEYS)
-        await apply.patch_status(client, gather.bot_ref(view.namespace, view.name), patch)
-        if view.bot is None:
-            return
-        for b in observed.bindings:
-            ok, reason, message = status.binding_ready(b, observed.secret_keys)
-            await self.write_binding_status(client, view.namespace, b, ok, reason, message, outcome, now)
-
-    async def write_binding_status(
-        self,
-        client: KubeClient,
-        namespace: str,
-        view: BindingView,
-        ok: bool,
-        reason: str,
-        message: str,
-        outcome: Outcome | None,
-        now: str,
-    ) -> None:
-        new = status.binding_status(view, ok, reason, message, now=now)
-        patch = status.status_patch(view.status, new, status.BINDING_KEYS)
-        if await apply.patch_status(client, gather.binding_ref(namespace, view.name), patch) and outcome:
-            before = conditions.find(view.status.get("conditions"), conditions.READY)
-            if before is None or before.get("reason") != reason:
-                body = {"apiVersion": "parley.dev/v1alpha1", "kind": "PlatformBinding", "metadata": {}}
-                body["metadata"] = {"name": view.name, "namespace": namespace}
-                outcome.binding_changes.append((body, ok, reason, message))
+def _event_target(ref: Ref) -> dict[str, Any]:
+    """The least body kopf needs to post an Event about an object."""
+    return {
+        "apiVersion": ref.api_version,
+        "kind": ref.kind,
+        "metadata": {"name": ref.name, "namespace": ref.namespace},
+    }
 
 
 def _default_scrape() -> Callable[[], httpx.AsyncClient]:

@@ -9,16 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from parley_operator.k8s.client import KubeClient
-from parley_operator.observed import Ref
-from parley_runtime.config.models import GROUP_VERSION
-
-
-def bot_ref(namespace: str, name: str) -> Ref:
-    return Ref(GROUP_VERSION, "ChatBot", namespace, name)
-
-
-def binding_ref(namespace: str, name: str) -> Ref:
-    return Ref(GROUP_VERSION, "PlatformBinding", namespace, name)
+from parley_operator.observed import Ref, bot_ref
 
 
 async def read_bot(client: KubeClient, namespace: str, name: str) -> dict[str, Any] | None:

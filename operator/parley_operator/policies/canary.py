@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 from parley_operator.policies import analysis
 from parley_operator.policies.analysis import Counters, Sample, Verdict
-from parley_operator.policies.canary_record import ACTIVE, FINISHED, AnalysisState, Record, seconds
+from parley_operator.policies.canary_record import ACTIVE, FINISHED, AnalysisState, Record
+from parley_operator.policies.timestamps import seconds
 from parley_runtime.config.models import Canary
 from parley_runtime.core.durations import parse_duration
 

@@ -8,30 +8,18 @@ A status that does not parse (edited by hand, older format) reads as no record: 
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
 from parley_operator.policies.analysis import Counters
+
+# The record's times are stamps in the operator's one format (re-exported for callers of the record).
+from parley_operator.policies.timestamps import seconds as seconds
+from parley_operator.policies.timestamps import stamp as stamp
 
 Phase = Literal["Progressing", "Paused", "Promoted", "RolledBack", "Aborted"]
 ACTIVE: tuple[Phase, ...] = ("Progressing", "Paused")
 FINISHED: tuple[Phase, ...] = ("Promoted", "RolledBack", "Aborted")
 _PHASES = (*ACTIVE, *FINISHED)
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-
-
-def seconds(stamp: str | None) -> float | None:
-    """Epoch seconds of an RFC 3339 UTC stamp as the operator writes it; None if it is not one."""
-    if not stamp:
-        return None
-    try:
-        return datetime.strptime(stamp, TIME_FORMAT).replace(tzinfo=UTC).timestamp()
-    except ValueError:
-        return None
-
-
-def stamp(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime(TIME_FORMAT)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Parse ChatBot / PlatformBinding bodies into models, or into one readable line.
+"""Parse ChatBot / PlatformBinding bodies into models, or into one readable line; and into the views
+of `observed` that carry either.
 
 Why: KMock (and a cluster whose CRD is older than the operator) lets specs through that the CRD
 would reject; such a spec must stall the object with a clear reason, never crash a handler.
@@ -9,6 +10,7 @@ from typing import Any
 
 import pydantic
 
+from parley_operator.observed import BindingView, BotView
 from parley_runtime.config.models import ChatBot, PlatformBinding
 
 # Server-side fields that the models do not describe (they forbid unknown fields).
@@ -43,3 +45,25 @@ def parse_binding(body: Mapping[str, Any]) -> tuple[PlatformBinding | None, str 
         return PlatformBinding.model_validate(_trimmed(body)), None
     except pydantic.ValidationError as e:
         return None, one_line(e)
+
+
+def bot_view(body: Mapping[str, Any], namespace: str) -> BotView:
+    model, problem = parse_bot(body)
+    meta = body.get("metadata") or {}
+    return BotView(
+        namespace,
+        str(meta.get("name")),
+        meta.get("uid"),
+        meta.get("generation"),
+        body.get("status") or {},
+        model,
+        problem,
+    )
+
+
+def binding_view(body: Mapping[str, Any]) -> BindingView:
+    model, problem = parse_binding(body)
+    meta = body.get("metadata") or {}
+    return BindingView(
+        str(meta.get("name")), meta.get("generation"), body.get("status") or {}, model, problem
+    )

@@ -17,6 +17,9 @@ from parley_operator.policies import references
 BOT_KEYS = ("observedGeneration", "conditions", "stableVersion", "replicas", "readyReplicas", "canary")
 BINDING_KEYS = ("observedGeneration", "conditions", "webhookPath")
 
+# (ready, reason, message) of one binding.
+Readiness = tuple[bool, str, str]
+
 
 def _kstatus(ready: bool, reason: str, message: str, *, stalled: bool, reconciling: bool) -> list[Condition]:
     return [
@@ -37,12 +40,20 @@ def _kstatus(ready: bool, reason: str, message: str, *, stalled: bool, reconcili
 
 
 def bot_conditions(
-    observed: Observed, *, apply_error: str | None = None, canary: canary_policy.Decision | None = None
+    observed: Observed,
+    *,
+    apply_error: str | None = None,
+    canary: canary_policy.Decision | None = None,
+    ready: Sequence[Readiness] | None = None,
+    problem: str | None = None,
 ) -> list[Condition]:
+    """`ready`: each binding's readiness when the caller has it (else it is evaluated here); `problem`:
+    why a spec that parses does not render."""
     bot = observed.bot
-    # The spec does not parse: nothing was applied and nothing will be until the spec changes.
-    if bot.bot is None:
-        return _kstatus(False, "InvalidSpec", bot.problem or "invalid spec", stalled=True, reconciling=False)
+    # The spec does not parse or render: nothing was applied and nothing will be until the spec changes.
+    if bot.bot is None or problem is not None:
+        message = problem or bot.problem or "invalid spec"
+        return _kstatus(False, "InvalidSpec", message, stalled=True, reconciling=False)
     # A route key, the Redis URL or the API token names a Secret or key that does not exist.
     problems = references.bot_problems(bot.bot, observed.secret_keys)
     if problems:
@@ -54,7 +65,9 @@ def bot_conditions(
     if canary is not None and canary.stalled is not None:
         return _kstatus(False, *canary.stalled, stalled=True, reconciling=False)
     # A binding of this bot is invalid or its credentials do not resolve.
-    broken = [b for b in observed.bindings if not binding_ready(b, observed.secret_keys)[0]]
+    if ready is None:
+        ready = [binding_ready(b, observed.secret_keys) for b in observed.bindings]
+    broken = [b for b, (ok, _, _) in zip(observed.bindings, ready, strict=True) if not ok]
     if broken:
         names = ", ".join(b.name for b in broken)
         return _kstatus(False, "BindingInvalid", f"not ready: {names}", stalled=False, reconciling=False)
@@ -64,7 +77,7 @@ def bot_conditions(
     return _kstatus(True, "Reconciled", "all objects applied", stalled=False, reconciling=False)
 
 
-def binding_ready(view: BindingView, keys: references.SecretKeys) -> tuple[bool, str, str]:
+def binding_ready(view: BindingView, keys: references.SecretKeys) -> Readiness:
     """(ready, reason, message) of one binding of an existing bot."""
     if view.binding is None:
         return False, "InvalidSpec", view.problem or "invalid spec"
@@ -101,16 +114,18 @@ def bot_status(
     *,
     now: str,
     canary: canary_policy.Decision | None = None,
+    problem: str | None = None,
 ) -> dict[str, Any]:
     """`stableVersion` is what the stable track runs (the canary version after a promotion, until git
-    catches up); `canary` is the gray release's record, everything needed to resume it."""
+    catches up); `canary` is the gray release's record, everything needed to resume it. `problem`:
+    why a spec that parses does not render (it keeps its last status like one that does not parse)."""
     view: BotView = observed.bot
     previous = view.status.get("conditions")
     status: dict[str, Any] = {
         "observedGeneration": view.generation,
         "conditions": conditions.merge(previous, wanted, now=now, generation=view.generation),
     }
-    if view.bot is not None:
+    if view.bot is not None and problem is None:
         status["stableVersion"] = canary.stable_version if canary is not None else view.bot.spec.version
         if canary is not None and canary.record is not None:
             status["canary"] = canary.record.to_dict()

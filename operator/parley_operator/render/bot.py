@@ -66,8 +66,10 @@ def render_bot(
         rbac.service_account(ctx),
         rbac.gateway_role(ctx),
         rbac.gateway_role_binding(ctx),
-        config.config_map(ctx, config_data),
-        config.routes_map(ctx, config.routes_data(bot, canary_weight, stable_version=stable)),
+        config.config_map(ctx, names.config, "config", config_data),
+        config.config_map(
+            ctx, names.routes, "routes", config.routes_data(bot, canary_weight, stable_version=stable)
+        ),
         config.internal_secret(ctx),
         services.gateway_service(ctx),
         services.engine_service(ctx),

@@ -60,11 +60,13 @@ def config_data(
     return {CONFIG_KEY: yamltext.dump_all(docs, sort_keys=True)}
 
 
-def config_map(ctx: Context, data: dict[str, str]) -> dict[str, Any]:
+def config_map(ctx: Context, name: str, component: str, data: dict[str, str]) -> dict[str, Any]:
+    """The runtime's config (`names.config`, component `config`) or the gateway's routes
+    (`names.routes`, component `routes`)."""
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": ctx.metadata(ctx.names.config, "config"),
+        "metadata": ctx.metadata(name, component),
         "data": data,
     }
 
@@ -79,15 +81,6 @@ def routes_data(bot: ChatBot, canary_weight: int, *, stable_version: str | None 
         "canaryWeight": canary_weight if canary is not None else 0,
     }
     return {ROUTES_KEY: json.dumps(routes)}
-
-
-def routes_map(ctx: Context, data: dict[str, str]) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": ctx.metadata(ctx.names.routes, "routes"),
-        "data": data,
-    }
 
 
 def internal_secret(ctx: Context) -> dict[str, Any]:

@@ -27,44 +27,39 @@ def conditions() -> dict[str, Any]:
     }
 
 
-def chatbot_status() -> dict[str, Any]:
+def _status(**fields: Any) -> dict[str, Any]:
+    """A kind's status: `observedGeneration` and `conditions`, then its own fields, open to more."""
     return {
         "type": "object",
         "x-kubernetes-preserve-unknown-fields": True,
-        "properties": {
-            "observedGeneration": _INT,
-            "conditions": conditions(),
-            "stableVersion": _STR,
-            "canary": {
-                "type": "object",
-                "nullable": True,
-                "properties": {
-                    "version": _STR,
-                    "baseVersion": _STR,
-                    "weight": {"type": "integer", "minimum": 0, "maximum": 100},
-                    "step": {"type": "integer", "minimum": 0},
-                    "phase": _STR,
-                    "startedAt": {"type": "string", "format": "date-time"},
-                    "stepStartedAt": {"type": "string", "format": "date-time"},
-                    "message": _STR,
-                    # The analysis so far (verdict, figures, failures, counter baselines): open, because
-                    # the operator resumes from it and its figures may grow.
-                    "analysis": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
-                },
-            },
-            "replicas": {"type": "integer", "format": "int32"},
-            "readyReplicas": {"type": "integer", "format": "int32"},
-        },
+        "properties": {"observedGeneration": _INT, "conditions": conditions(), **fields},
     }
+
+
+def chatbot_status() -> dict[str, Any]:
+    return _status(
+        stableVersion=_STR,
+        canary={
+            "type": "object",
+            "nullable": True,
+            "properties": {
+                "version": _STR,
+                "baseVersion": _STR,
+                "weight": {"type": "integer", "minimum": 0, "maximum": 100},
+                "step": {"type": "integer", "minimum": 0},
+                "phase": _STR,
+                "startedAt": {"type": "string", "format": "date-time"},
+                "stepStartedAt": {"type": "string", "format": "date-time"},
+                "message": _STR,
+                # The analysis so far (verdict, figures, failures, counter baselines): open, because
+                # the operator resumes from it and its figures may grow.
+                "analysis": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+            },
+        },
+        replicas={"type": "integer", "format": "int32"},
+        readyReplicas={"type": "integer", "format": "int32"},
+    )
 
 
 def binding_status() -> dict[str, Any]:
-    return {
-        "type": "object",
-        "x-kubernetes-preserve-unknown-fields": True,
-        "properties": {
-            "observedGeneration": _INT,
-            "conditions": conditions(),
-            "webhookPath": _STR,
-        },
-    }
+    return _status(webhookPath=_STR)

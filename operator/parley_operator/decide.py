@@ -1,0 +1,217 @@
+"""One ChatBot round, decided: what the bot should be, then what to write to get there.
+
+A round is gather → decide → act (`handlers.reconcile`). What to gather depends on one decision: the
+live objects to read are the objects the bot should own. So deciding is two pure steps, each run once
+per round on values read once, the first handed to the second rather than redone:
+
+1. `desire`, from the ChatBot, its bindings, the key names of their Secrets and (when an analysis
+   window was due) the engines' metrics: where the gray release goes next, whether each binding is
+   ready, and the rendered objects. The reconcile then reads the live versions of exactly these.
+2. `decide`, from the `Observed` (with those live objects) and the desire: the objects to create,
+   patch and delete, the annotations to drop, and the status of the bot and of each binding — one
+   `Plan`, which `act` carries out through `k8s.apply`.
+
+Rule: like the `render` and `policies` functions it composes, no I/O, no kopf, no Kubernetes client,
+no clock (`now` is passed in). It sits above both because it uses both (they must not import each
+other).
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from parley_operator import conditions, render
+from parley_operator.observed import BindingView, BotView, Observed, Ref, binding_ref, bot_ref
+from parley_operator.policies import canary as canary_policy
+from parley_operator.policies import children, references, status
+from parley_operator.policies.analysis import Sample
+from parley_operator.render.meta import Names
+from parley_runtime.config.models import Analysis, ChatBot
+
+
+@dataclass(frozen=True)
+class Desired:
+    """What the bot should be this round; empty when its spec does not parse."""
+
+    # The gray release's next step. Its Events and weight count even when the render fails.
+    canary: canary_policy.Decision | None = None
+    readiness: tuple[status.Readiness, ...] = ()  # of each binding, in the order given
+    objects: tuple[Mapping[str, Any], ...] = ()
+    problem: str | None = None  # why a spec that parses does not render: it stalls as InvalidSpec
+
+    @property
+    def renders(self) -> bool:
+        """Whether there is anything to apply: the spec parses and renders."""
+        return self.canary is not None and self.problem is None
+
+    @property
+    def refs(self) -> tuple[Ref, ...]:
+        return tuple(Ref.of(obj) for obj in self.objects)
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One status write (`patch` None: nothing changed, nothing to write) and the Ready it leaves."""
+
+    patch: Mapping[str, Any] | None
+    ready: bool
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class BindingChange(StatusChange):
+    """A binding's status write; `announce` when its Ready reason changes (an Event, once written)."""
+
+    ref: Ref
+    announce: bool
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything one round writes, in the order `act` writes it: objects, annotations, status."""
+
+    bot: Ref
+    objects: children.Plan
+    # Asks a person set once (`parley.dev/promote`, `…/abort`) and the gray release has now answered.
+    remove_annotations: tuple[str, ...]
+    status: StatusChange  # the bot's status when the API accepts every write
+    # The bot's status when it refuses one (Ready=False, ApplyFailed, the error as message): the one
+    # thing only acting can tell. Everything else in it is as decided here.
+    refused: Callable[[str], StatusChange] = field(compare=False, repr=False)
+    bindings: tuple[BindingChange, ...] = ()
+    canary: canary_policy.Decision | None = None  # for the weight gauge and the Events
+
+
+# What to read: pure answers the gather step asks before it reads.
+
+
+def secret_names(view: BotView, bindings: Sequence[BindingView]) -> list[str]:
+    """The Secrets whose key names the round needs."""
+    return references.secret_names(view.bot, [b.binding for b in bindings if b.binding is not None])
+
+
+def due_analysis(view: BotView, now: str) -> Analysis | None:
+    """How to read the engines' metrics when an analysis window of the gray release is due; else None."""
+    spec_canary = view.bot.spec.canary if view.bot is not None else None
+    record = canary_policy.Record.from_dict(view.status.get("canary"))
+    if spec_canary is None or not canary_policy.analysis_due(spec_canary, record, now):
+        return None
+    return spec_canary.analysis
+
+
+# Step 1: what the bot should be.
+
+
+def desire(
+    view: BotView,
+    bindings: Sequence[BindingView],
+    keys: references.SecretKeys,
+    sample: Sample | None,
+    now: str,
+    *,
+    image: str | None = None,
+) -> Desired:
+    """`sample`: the engines' metrics, read because `due_analysis` said a window was due."""
+    bot = view.bot
+    if bot is None:
+        return Desired()
+    decision = _canary_step(bot, view, sample, now)
+    readiness = tuple(status.binding_ready(b, keys) for b in bindings)
+    usable = [b.binding for b, r in zip(bindings, readiness, strict=True) if r[0] and b.binding is not None]
+    try:
+        objects = render.render_bot(
+            _as_rendered(bot, decision),
+            usable,
+            namespace=view.namespace,
+            image=image,
+            canary_weight=decision.weight,
+            owner=render.OwnerRef.of(bot),
+            stable_version=decision.stable_version,
+        )
+    except render.RenderError as e:
+        return Desired(decision, readiness, problem=str(e))
+    return Desired(decision, readiness, tuple(objects))
+
+
+def _canary_step(bot: ChatBot, view: BotView, sample: Sample | None, now: str) -> canary_policy.Decision:
+    spec_canary = bot.spec.canary
+    record = canary_policy.Record.from_dict(view.status.get("canary"))
+    reading = None
+    if sample is not None and spec_canary is not None and record is not None:
+        reading = canary_policy.read(record, sample, spec_canary)
+    inputs = canary_policy.Inputs(
+        spec_version=bot.spec.version,
+        canary=spec_canary,
+        record=record,
+        now=now,
+        annotations=bot.metadata.annotations,
+        reading=reading,
+    )
+    return canary_policy.decide(inputs)
+
+
+def _as_rendered(bot: ChatBot, decision: canary_policy.Decision) -> ChatBot:
+    """The bot as render should see it: without its canary once the release is over (promoted,
+    rolled back or aborted), so the canary's objects are deleted while spec.canary stays in git."""
+    if decision.render_canary or bot.spec.canary is None:
+        return bot
+    return bot.model_copy(update={"spec": bot.spec.model_copy(update={"canary": None})})
+
+
+# Step 2: what to write.
+
+
+def decide(observed: Observed, desired: Desired, now: str) -> Plan:
+    """`observed.children` holds the live versions of `desired.refs` (all None: create without
+    reading); `observed.stale`, what the bot owns that it should not."""
+    view = observed.bot
+    bot = bot_ref(view.namespace, view.name)
+    bot_status = partial(_bot_status, observed, desired, now)
+    decision = desired.canary
+    if decision is None or desired.problem is not None:
+        # The spec does not parse or render: nothing is applied, no binding is judged.
+        return Plan(bot, children.Plan(), (), bot_status(None), bot_status, canary=decision)
+    return Plan(
+        bot,
+        children.plan(desired.objects, observed, token_secret=Names(view.name).internal_secret),
+        decision.remove_annotations,
+        bot_status(None),
+        bot_status,
+        bindings=tuple(
+            binding_change(view.namespace, b, r, now)
+            for b, r in zip(observed.bindings, desired.readiness, strict=True)
+        ),
+        canary=decision,
+    )
+
+
+def _bot_status(observed: Observed, desired: Desired, now: str, apply_error: str | None) -> StatusChange:
+    decision = desired.canary if desired.renders else None
+    wanted = status.bot_conditions(
+        observed,
+        apply_error=apply_error,
+        canary=decision,
+        ready=desired.readiness,
+        problem=desired.problem,
+    )
+    new = status.bot_status(observed, wanted, now=now, canary=decision, problem=desired.problem)
+    ready = wanted[0]
+    patch = status.status_patch(observed.bot.status, new, status.BOT_KEYS)
+    return StatusChange(patch, ready.status == "True", ready.reason, ready.message)
+
+
+def binding_change(namespace: str, view: BindingView, readiness: status.Readiness, now: str) -> BindingChange:
+    """The status write of one binding, whether its bot's round judged it or no bot exists for it."""
+    ok, reason, message = readiness
+    new = status.binding_status(view, ok, reason, message, now=now)
+    before = conditions.find(view.status.get("conditions"), conditions.READY)
+    return BindingChange(
+        status.status_patch(view.status, new, status.BINDING_KEYS),
+        ok,
+        reason,
+        message,
+        binding_ref(namespace, view.name),
+        announce=before is None or before.get("reason") != reason,
+    )
