@@ -22,7 +22,14 @@ import redis.asyncio as aioredis
 
 from parley_runtime.app.bootstrap import RuntimeConfig, redis_url
 from parley_runtime.core.messages import InboundMessage
-from parley_runtime.core.protocols import MessageQueue, PlatformAdapter, RateLimiter, SentLedger, SessionStore
+from parley_runtime.core.protocols import (
+    MessageQueue,
+    Outbox,
+    PlatformAdapter,
+    RateLimiter,
+    SentLedger,
+    SessionStore,
+)
 from parley_runtime.engine.pipeline import Pipeline, session_key
 from parley_runtime.gateway import lease
 from parley_runtime.gateway.intake import Intake
@@ -71,7 +78,7 @@ class Components:
     routes: RouteTable
     adapters: dict[str, PlatformAdapter]
     dead_letters: DeadLetterStore
-    outbox: outbox.Outbox
+    outbox: Outbox
     sender: OutboundSender
     intake: Intake
     redis: aioredis.Redis | None = None
@@ -136,7 +143,7 @@ class Stores:
     queue: MessageQueue
     ledger: SentLedger
     dead_letters: DeadLetterStore
-    outbox: outbox.Outbox
+    outbox: Outbox
 
 
 async def local_stores(cfg: RuntimeConfig, stack: contextlib.AsyncExitStack) -> Stores:

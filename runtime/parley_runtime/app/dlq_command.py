@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 
 from parley_runtime.config.errors import ConfigError
 from parley_runtime.config.loader import load_manifests
+from parley_runtime.core.protocols import Outbox
 from parley_runtime.queue import deadletter_redis, deadletter_sqlite, outbox
 from parley_runtime.queue.outbound import DeadLetter, DeadLetterStore
 
@@ -132,7 +133,7 @@ async def _replay(
         if not db.is_file():
             return 0, list(ids or [])
         dead = await deadletter_sqlite.SqliteDeadLetterStore.open(db, bot=bot)
-        box: outbox.Outbox = await outbox.SqliteOutbox.open(db, bot=bot)
+        box: Outbox = await outbox.SqliteOutbox.open(db, bot=bot)
         return await _move(dead, box, ids)
     client = _redis_client(redis_url)
     try:
@@ -145,7 +146,7 @@ async def _replay(
         await client.aclose()
 
 
-async def _move(dead: DeadLetterStore, box: outbox.Outbox, ids: list[str] | None) -> tuple[int, list[str]]:
+async def _move(dead: DeadLetterStore, box: Outbox, ids: list[str] | None) -> tuple[int, list[str]]:
     taken = await dead.take(ids)
     if taken:
         await box.put([e.message for e in taken])

@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import gc
 import logging
+import signal
 from collections.abc import Callable
 
 import uvicorn
@@ -60,11 +61,20 @@ def uvicorn_config(app: FastAPI, settings: RuntimeSettings) -> uvicorn.Config:
     )
 
 
+def _stop_requested(signum: int, _frame: object) -> None:
+    """SIGTERM after uvicorn has shut down: the stores still have to close (and flush) on the way out."""
+    log.info("stopping", extra={"signal": signal.Signals(signum).name})
+
+
 async def _serve(cfg: bootstrap.RuntimeConfig) -> None:
     async with components.build(cfg) as comps:
         app = create_app(cfg, comps)
         _tune_gc()
         server = uvicorn.Server(uvicorn_config(app, cfg.settings))
+        # uvicorn handles SIGTERM itself (graceful shutdown), then raises it again for the handler it
+        # found; with the default one the process would die before the components close, losing the
+        # session turns not yet flushed. This one lets the `async with` finish instead.
+        signal.signal(signal.SIGTERM, _stop_requested)
         log.info("listening", extra={"bot": cfg.name, "role": cfg.settings.role, "port": cfg.settings.port})
         await server.serve()
         if not server.started:

@@ -11,7 +11,12 @@ from collections.abc import AsyncIterator, Sequence
 from parley_runtime.core.messages import OutboundMessage
 from parley_runtime.core.protocols import SentLedger
 
-__all__ = ["MemoryLedger", "NoLedger", "unsent_parts"]
+__all__ = ["LedgerUnavailable", "MemoryLedger", "NoLedger", "unsent_parts"]
+
+
+class LedgerUnavailable(Exception):
+    """The ledger's store failed: not the platform's fault, so the reply must not be dead-lettered;
+    the message stays unacknowledged and is delivered again once the store is back."""
 
 
 class NoLedger:
@@ -56,9 +61,15 @@ async def unsent_parts(
     """(index, part) for each part not sent yet; a part is marked sent once the loop body that sent
     it finished without raising."""
     key = message.inbound.key
-    done = await ledger.sent_parts(key)
+    try:
+        done = await ledger.sent_parts(key)
+    except Exception as exc:
+        raise LedgerUnavailable(f"sent ledger: {type(exc).__name__}") from exc
     for index, part in enumerate(parts):
         if index in done:
             continue
         yield index, part
-        await ledger.mark_sent(key, index)
+        try:
+            await ledger.mark_sent(key, index)
+        except Exception as exc:
+            raise LedgerUnavailable(f"sent ledger: {type(exc).__name__}") from exc

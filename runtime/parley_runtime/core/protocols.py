@@ -1,11 +1,12 @@
-"""The small interfaces the pipeline is written against; implementations live in outer layers."""
+"""The small interfaces between layers (the pipeline, the worker and the composition root are written
+against them); implementations live in outer layers."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from parley_runtime.core.chat import ChatMessage, ChatRequest, ChatResponse, StreamChunk
+from parley_runtime.core.chat import ChatMessage, ChatRequest, ChatResponse, StreamChunk, ToolCall, ToolSpec
 from parley_runtime.core.messages import InboundMessage, OutboundMessage, Track
 
 
@@ -48,6 +49,20 @@ class RateLimiter(Protocol):
     async def allow(self, key: str, limit_per_minute: int) -> bool: ...
 
 
+class Plugins(Protocol):
+    """What the pipeline needs of the plugin host."""
+
+    async def dispatch(self, message: InboundMessage) -> str | None: ...
+
+    def tool_specs(self) -> list[ToolSpec]: ...
+
+    async def call_tool(self, call: ToolCall, message: InboundMessage) -> str: ...
+
+    async def before_llm(self, message: InboundMessage, request: ChatRequest) -> ChatRequest: ...
+
+    async def after_reply(self, message: InboundMessage, text: str) -> str: ...
+
+
 class WebhookRequest(BaseModel):
     """What an adapter needs of an inbound HTTP callback: verification is over `body` as received."""
 
@@ -74,6 +89,12 @@ class WebhookResult(BaseModel):
 
 
 EventSink = Callable[[InboundMessage], Awaitable[None]]
+
+SendReply = Callable[[OutboundMessage], Awaitable[None]]
+"""One attempt to send a reply on its platform (`PlatformAdapter.send`); raises `SendError`s."""
+
+DeliverReply = Callable[[OutboundMessage], Awaitable[object]]
+"""Sees a reply through: sent, retried or dead-lettered (`OutboundSender.deliver`)."""
 
 
 class PlatformAdapter(Protocol):
@@ -136,3 +157,15 @@ class MessageQueue(Protocol):
     async def lag(self, track: Track) -> int: ...
 
     async def close(self) -> None: ...
+
+
+class Outbox(Protocol):
+    """Replayed replies waiting for a running engine to deliver them again."""
+
+    async def put(self, messages: list[OutboundMessage]) -> int: ...
+
+    async def drain(self, deliver: DeliverReply) -> int:
+        """Hands every waiting message to `deliver`; returns how many."""
+        ...
+
+    async def drain_forever(self, deliver: DeliverReply, *, interval: float = 10.0) -> None: ...

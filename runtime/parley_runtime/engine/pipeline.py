@@ -4,43 +4,28 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
 from parley_runtime.config.models import ChatBotSpec
-from parley_runtime.core.chat import ChatMessage, ChatRequest, ToolCall, ToolSpec
+from parley_runtime.core.chat import ChatMessage, ChatRequest
 from parley_runtime.core.messages import InboundMessage
-from parley_runtime.core.protocols import ChatModel, RateLimiter, SessionKey, SessionStore
+from parley_runtime.core.protocols import ChatModel, Plugins, RateLimiter, SessionKey, SessionStore
 from parley_runtime.llm import tools
 from parley_runtime.observability.metrics import Metrics
 
 log = logging.getLogger("parley.pipeline")
 
-Outcome = Literal["ok", "plugin", "rate_limited", "error"]
+ReplyOutcome = Literal["ok", "plugin", "rate_limited", "error"]
 
 RATE_LIMITED_TEXT = "You are sending messages too fast. Please wait a moment and try again."
 FAILURE_TEXT = "Sorry, I could not answer that right now. Please try again later."
-MAX_TOOL_ROUNDS = 5
-
-
-class Plugins(Protocol):
-    """What the pipeline needs of the plugin host."""
-
-    async def dispatch(self, message: InboundMessage) -> str | None: ...
-
-    def tool_specs(self) -> list[ToolSpec]: ...
-
-    async def call_tool(self, call: ToolCall, message: InboundMessage) -> str: ...
-
-    async def before_llm(self, message: InboundMessage, request: ChatRequest) -> ChatRequest: ...
-
-    async def after_reply(self, message: InboundMessage, text: str) -> str: ...
 
 
 @dataclass(frozen=True)
 class Reply:
     text: str
     model: str
-    outcome: Outcome
+    outcome: ReplyOutcome
 
 
 @dataclass(frozen=True)
@@ -84,66 +69,41 @@ class Pipeline:
 
     async def handle(self, message: InboundMessage) -> Reply:
         """The reply for `message`; never raises for model or plugin failures."""
-        early = await self._before_model(message)
-        if early is not None:
-            return self._finish(message, early)
         key = session_key(message)
-        request = await self.plugins.before_llm(
-            message, self._request(await self.sessions.load(key), message)
-        )
+        asked = await self._prepare(message, key)
+        if isinstance(asked, Reply):
+            return self._finish(message, asked)
         try:
             response = await tools.run_with_tools(
-                self.model, request, lambda call: self.plugins.call_tool(call, message), MAX_TOOL_ROUNDS
+                self.model, asked, lambda call: self.plugins.call_tool(call, message)
             )
         except Exception as exc:  # every provider failed: the user gets an apology, not an error page
-            log.warning("model failed", extra={"event_id": message.event_id, "error": type(exc).__name__})
-            return self._finish(message, Reply(FAILURE_TEXT, "", "error"))
-        text = await self.plugins.after_reply(message, response.text)
-        await self._remember(key, message, text)
-        return self._finish(message, Reply(text, response.model, "ok"))
+            return self._failed(message, exc, "")
+        return await self._answered(message, key, response.text, response.model)
 
     async def stream(self, message: InboundMessage) -> AsyncIterator[StreamEvent]:
-        early = await self._before_model(message)
-        if early is not None:
-            yield StreamEvent(done=True, reply=self._finish(message, early))
-            return
         key = session_key(message)
-        history = await self.sessions.load(key)
-        request = await self.plugins.before_llm(message, self._request(history, message))
+        asked = await self._prepare(message, key)
+        if isinstance(asked, Reply):
+            yield StreamEvent(done=True, reply=self._finish(message, asked))
+            return
         parts: list[str] = []
         model_name = ""
         try:
-            async for delta, name in self._model_stream(request, message):
-                model_name = name or model_name
-                if delta:
-                    parts.append(delta)
-                    yield StreamEvent(delta=delta)
+            async for chunk in tools.stream_with_tools(
+                self.model, asked, lambda call: self.plugins.call_tool(call, message)
+            ):
+                model_name = chunk.model or model_name
+                if chunk.delta:
+                    parts.append(chunk.delta)
+                    yield StreamEvent(delta=chunk.delta)
         except Exception as exc:  # every provider failed: the user gets an apology, not an error page
-            log.warning("model failed", extra={"event_id": message.event_id, "error": type(exc).__name__})
-            yield StreamEvent(
-                done=True, reply=self._finish(message, Reply(FAILURE_TEXT, model_name, "error"))
-            )
+            yield StreamEvent(done=True, reply=self._failed(message, exc, model_name))
             return
-        text = await self.plugins.after_reply(message, "".join(parts))
-        await self._remember(key, message, text)
-        yield StreamEvent(done=True, reply=self._finish(message, Reply(text, model_name, "ok")))
+        yield StreamEvent(done=True, reply=await self._answered(message, key, "".join(parts), model_name))
 
-    async def _remember(self, key: SessionKey, message: InboundMessage, text: str) -> None:
-        session = self.spec.session
-        turn = [
-            ChatMessage(role="user", content=message.text, images=message.images),
-            ChatMessage(role="assistant", content=text),
-        ]
-        await self.sessions.append(
-            key,
-            turn,
-            max_turns=session.max_turns,
-            max_tokens=session.max_tokens,
-            ttl_seconds=session.ttl_seconds,
-        )
-
-    async def _before_model(self, message: InboundMessage) -> Reply | None:
-        """Rate limits and plugins may answer before the model is asked."""
+    async def _prepare(self, message: InboundMessage, key: SessionKey) -> Reply | ChatRequest:
+        """The request for the model, or the reply when a rate limit or a plugin answers first."""
         limits = self.spec.rate_limit
         user_key = f"u:{message.bot}:{message.platform}:{message.user_id}"
         if not await self.limiter.allow(user_key, limits.per_user_per_minute):
@@ -157,7 +117,8 @@ class Pipeline:
         answer = await self.plugins.dispatch(message)
         if answer is not None:
             return Reply(answer, "", "plugin")
-        return None
+        history = await self.sessions.load(key)
+        return await self.plugins.before_llm(message, self._request(history, message))
 
     def _request(self, history: Sequence[ChatMessage], message: InboundMessage) -> ChatRequest:
         persona = self.spec.persona
@@ -167,41 +128,29 @@ class Pipeline:
         messages = [ChatMessage(role="system", content=system)] if system else []
         messages += history
         messages.append(ChatMessage(role="user", content=message.text, images=message.images))
-        tools = tuple(self.plugins.tool_specs()) if self.offer_tools else ()
-        return ChatRequest(messages=tuple(messages), tools=tools)
+        offered = tuple(self.plugins.tool_specs()) if self.offer_tools else ()
+        return ChatRequest(messages=tuple(messages), tools=offered)
 
-    async def _model_stream(
-        self, request: ChatRequest, message: InboundMessage
-    ) -> AsyncIterator[tuple[str, str]]:
-        """Streams (delta, model) and runs requested tools between rounds."""
-        for round_no in range(MAX_TOOL_ROUNDS + 1):
-            calls: list[ToolCall] = []
-            text: list[str] = []
-            async for chunk in self.model.stream(request):
-                calls.extend(chunk.tool_calls)
-                if chunk.delta:
-                    text.append(chunk.delta)
-                yield chunk.delta, chunk.model
-            if not calls or not request.tools:
-                return
-            results = [
-                ChatMessage(
-                    role="tool",
-                    content=await self.plugins.call_tool(c, message),
-                    tool_call_id=c.id,
-                    name=c.name,
-                )
-                for c in calls
-            ]
-            assistant = ChatMessage(role="assistant", content="".join(text), tool_calls=tuple(calls))
-            last_round = round_no == MAX_TOOL_ROUNDS - 1
-            request = request.model_copy(
-                update={
-                    "messages": (*request.messages, assistant, *results),
-                    "tools": () if last_round else request.tools,
-                }
-            )
-        log.warning("tool loop stopped", extra={"event_id": message.event_id, "rounds": MAX_TOOL_ROUNDS})
+    async def _answered(self, message: InboundMessage, key: SessionKey, text: str, model: str) -> Reply:
+        """The model's answer after `after_reply`, kept in the session as this turn."""
+        text = await self.plugins.after_reply(message, text)
+        session = self.spec.session
+        turn = [
+            ChatMessage(role="user", content=message.text, images=message.images),
+            ChatMessage(role="assistant", content=text),
+        ]
+        await self.sessions.append(
+            key,
+            turn,
+            max_turns=session.max_turns,
+            max_tokens=session.max_tokens,
+            ttl_seconds=session.ttl_seconds,
+        )
+        return self._finish(message, Reply(text, model, "ok"))
+
+    def _failed(self, message: InboundMessage, exc: Exception, model: str) -> Reply:
+        log.warning("model failed", extra={"event_id": message.event_id, "error": type(exc).__name__})
+        return self._finish(message, Reply(FAILURE_TEXT, model, "error"))
 
     def _finish(self, message: InboundMessage, reply: Reply) -> Reply:
         """Count and log the outcome once per message."""

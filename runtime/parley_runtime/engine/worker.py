@@ -8,18 +8,15 @@ exists is not answered anew, and what was sent of it is not sent again.
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 
 from parley_runtime.core.messages import OutboundMessage, Track
-from parley_runtime.core.protocols import Delivery, MessageQueue, SentLedger
+from parley_runtime.core.protocols import DeliverReply, Delivery, MessageQueue, SentLedger
 from parley_runtime.engine.pipeline import Pipeline
 
 log = logging.getLogger("parley.engine")
 
-Deliver = Callable[[OutboundMessage], Awaitable[object]]
 
-
-async def process(delivery: Delivery, pipeline: Pipeline, deliver: Deliver, ledger: SentLedger) -> None:
+async def process(delivery: Delivery, pipeline: Pipeline, deliver: DeliverReply, ledger: SentLedger) -> None:
     message = delivery.message
     outbound = await ledger.reply(message.key)
     if outbound is None:
@@ -37,7 +34,7 @@ async def run(
     track: Track,
     consumer: str,
     pipeline: Pipeline,
-    deliver: Deliver,
+    deliver: DeliverReply,
     ledger: SentLedger,
     *,
     concurrency: int = 64,

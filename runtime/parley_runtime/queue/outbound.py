@@ -16,7 +16,9 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from parley_runtime.core.ledger import LedgerUnavailable
 from parley_runtime.core.messages import OutboundMessage
+from parley_runtime.core.protocols import SendReply
 from parley_runtime.core.send_errors import RetryableSendError, SendError
 from parley_runtime.observability.metrics import Metrics
 
@@ -24,7 +26,6 @@ __all__ = ["DeadLetter", "DeadLetterStore", "OutboundSender", "error_summary"]
 
 log = logging.getLogger("parley.outbound")
 
-Send = Callable[[OutboundMessage], Awaitable[None]]
 Sleep = Callable[[float], Awaitable[object]]
 
 
@@ -44,6 +45,8 @@ class DeadLetter(BaseModel):
 
 
 class DeadLetterStore(Protocol):
+    """Kept beside `DeadLetter`, the queue's own model it returns, rather than in `core.protocols`."""
+
     async def add(self, message: OutboundMessage, error: str) -> str: ...
 
     async def list(self, limit: int = 100) -> list[DeadLetter]: ...
@@ -62,7 +65,7 @@ def error_summary(exc: BaseException) -> str:
 class OutboundSender:
     def __init__(
         self,
-        send: Send,
+        send: SendReply,
         dead_letters: DeadLetterStore,
         *,
         max_attempts: int = 5,
@@ -97,6 +100,8 @@ class OutboundSender:
             attempt += 1
             try:
                 await self._send(message)
+            except LedgerUnavailable:
+                raise  # our store, not the platform: the message stays unacknowledged and comes back
             except RetryableSendError as exc:
                 if attempt >= self.max_attempts:
                     return await self._dead_letter(

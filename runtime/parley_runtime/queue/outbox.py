@@ -15,36 +15,25 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from parley_runtime.core.messages import OutboundMessage
+from parley_runtime.core.protocols import DeliverReply, Outbox
 from parley_runtime.storage import sqlite as storage
 
-__all__ = ["Deliver", "Outbox", "RedisOutbox", "SqliteOutbox", "drain_periodically", "outbox_key"]
+__all__ = ["RedisOutbox", "SqliteOutbox", "drain_periodically", "outbox_key"]
 
 log = logging.getLogger("parley.outbox")
-
-Deliver = Callable[[OutboundMessage], Awaitable[object]]
 
 BATCH = 50
 
 
-class Outbox(Protocol):
-    async def put(self, messages: builtins.list[OutboundMessage]) -> int: ...
-
-    async def drain(self, deliver: Deliver) -> int:
-        """Hands every waiting message to `deliver`; returns how many."""
-        ...
-
-    async def drain_forever(self, deliver: Deliver, *, interval: float = 10.0) -> None: ...
-
-
 async def drain_periodically(
     box: Outbox,
-    deliver: Deliver,
+    deliver: DeliverReply,
     *,
     interval: float = 10.0,
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
@@ -99,7 +88,7 @@ class RedisOutbox:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def drain(self, deliver: Deliver) -> int:
+    async def drain(self, deliver: DeliverReply) -> int:
         await self._ensure_group()
         sent = 0
         while True:
@@ -115,7 +104,7 @@ class RedisOutbox:
                 await self.client.xack(self.key, self.group, entry_id)
                 await self.client.xdel(self.key, entry_id)
 
-    async def drain_forever(self, deliver: Deliver, *, interval: float = 10.0) -> None:
+    async def drain_forever(self, deliver: DeliverReply, *, interval: float = 10.0) -> None:
         await drain_periodically(self, deliver, interval=interval)
 
     async def _claim_abandoned(self) -> builtins.list[Any]:
@@ -170,7 +159,7 @@ class SqliteOutbox:
         await storage.run_once(self.path, insert)
         return len(messages)
 
-    async def drain(self, deliver: Deliver) -> int:
+    async def drain(self, deliver: DeliverReply) -> int:
         async with self._draining:
             sent = 0
             while True:
@@ -182,7 +171,7 @@ class SqliteOutbox:
                     sent += 1
                     await storage.run_once(self.path, _deleter(row_id))
 
-    async def drain_forever(self, deliver: Deliver, *, interval: float = 10.0) -> None:
+    async def drain_forever(self, deliver: DeliverReply, *, interval: float = 10.0) -> None:
         await drain_periodically(self, deliver, interval=interval)
 
     def _oldest(self, db: sqlite3.Connection) -> builtins.list[tuple[int, str]]:

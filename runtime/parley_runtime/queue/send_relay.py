@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import redis.asyncio as aioredis
@@ -22,14 +22,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from redis.exceptions import RedisError
 
 from parley_runtime.core.messages import OutboundMessage
+from parley_runtime.core.protocols import SendReply
 from parley_runtime.core.send_errors import PermanentSendError, RetryableSendError, SendError
 
 __all__ = ["RelayClient", "SendOutcome", "SendRequest", "request_channel", "serve_sends"]
 
 log = logging.getLogger("parley.relay")
 
-Send = Callable[[OutboundMessage], Awaitable[None]]
-Outcome = Literal["sent", "retryable", "permanent"]
+SendStatus = Literal["sent", "retryable", "permanent"]
 
 _POLL_SECONDS = 1.0  # how long one get_message waits, so cancellation is prompt
 
@@ -50,7 +50,7 @@ class SendOutcome(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: str
-    outcome: Outcome
+    outcome: SendStatus
     error: str = ""  # the SendError text without its platform prefix; never holds secrets
     retry_after: float | None = None
 
@@ -157,13 +157,13 @@ class RelayClient:
             raise RetryableSendError(platform, outcome.error, retry_after=outcome.retry_after)
 
 
-async def _perform(client: aioredis.Redis, send: Send, request: SendRequest) -> None:
+async def _perform(client: aioredis.Redis, send: SendReply, request: SendRequest) -> None:
     platform = request.message.inbound.platform
     try:
         await send(request.message)
         answer = SendOutcome(id=request.id, outcome="sent")
     except SendError as exc:
-        kind: Outcome = "retryable" if exc.retryable else "permanent"
+        kind: SendStatus = "retryable" if exc.retryable else "permanent"
         detail = str(exc).removeprefix(f"{exc.platform}: ")
         answer = SendOutcome(id=request.id, outcome=kind, error=detail, retry_after=exc.retry_after)
     except Exception as exc:  # an adapter bug: a retry will not help, as in the outbound sender
@@ -176,7 +176,7 @@ async def _perform(client: aioredis.Redis, send: Send, request: SendRequest) -> 
 
 
 async def serve_sends(
-    client: aioredis.Redis, *, bot: str, senders: Mapping[str, Send], prefix: str = "parley"
+    client: aioredis.Redis, *, bot: str, senders: Mapping[str, SendReply], prefix: str = "parley"
 ) -> None:
     """The gateway's half: performs relayed sends for the bindings in `senders` until cancelled."""
     by_channel = {request_channel(prefix, bot, binding): send for binding, send in senders.items()}

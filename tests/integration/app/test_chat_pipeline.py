@@ -14,6 +14,7 @@ from fakes.llm_servers import FakeOpenAI, Reply, key_for
 from parley_runtime.app import bootstrap
 from parley_runtime.app.factory import create_app
 from parley_runtime.config.settings import RuntimeSettings
+from parley_runtime.llm import tools
 
 
 def route(srv: FakeOpenAI, name: str, **extra: Any) -> dict[str, Any]:
@@ -193,6 +194,26 @@ async def test_plugin_tool_loop_through_the_pipeline(tmp_path: Path, fake: FakeO
     assert "current_time" in [t["function"]["name"] for t in first["tools"]]
     tool_results = [m for m in second["messages"] if m["role"] == "tool"]
     assert len(tool_results) == 1 and "Asia/Shanghai" in tool_results[0]["content"]
+
+
+async def test_streamed_and_plain_replies_stop_after_the_same_tool_rounds(
+    tmp_path: Path, fake: FakeOpenAI
+) -> None:
+    doc = chatbot_doc(
+        "demo", models={"routes": [route(fake, "main", capabilities=["tools"])]}, plugins=[{"name": "clock"}]
+    )
+    rounds = tools.MAX_TOOL_ROUNDS
+    asked: dict[str, list[dict[str, Any]]] = {}
+    async with client_for(tmp_path, doc, {"llm/main": key_for("main")}) as client:
+        for path in ("/api/v1/chat", "/api/v1/chat?stream=true"):
+            fake.call_tool("current_time", {"timezone": "UTC"}, times=rounds + 1)  # it never stops asking
+            before = len(fake.requests)
+            r = await client.post(path, json={"message": "time?", "session_id": path})
+            assert r.status_code == 200
+            asked[path] = [req.body for req in fake.requests[before:]]
+    for bodies in asked.values():
+        assert ["tools" in body for body in bodies] == [True] * rounds + [False]
+        assert sum(m["role"] == "tool" for m in bodies[-1]["messages"]) == rounds
 
 
 async def test_tools_are_not_offered_to_untagged_routes(tmp_path: Path, fake: FakeOpenAI) -> None:

@@ -10,9 +10,9 @@ import redis.asyncio as aioredis
 
 from integration.queue.outbound_platform import platform_api
 from parley_runtime.core.messages import InboundMessage, OutboundMessage
+from parley_runtime.core.protocols import Outbox
 from parley_runtime.queue import deadletter_redis, deadletter_sqlite, outbox
 from parley_runtime.queue.outbound import DeadLetterStore
-from parley_runtime.queue.outbox import Outbox
 
 __all__ = ["make_inbound", "make_outbound", "platform_api", "redis_client", "stores"]
 

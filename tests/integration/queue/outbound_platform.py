@@ -7,8 +7,8 @@ import pytest
 
 from fakes.http_api import RecordingApi, Reply, serve
 from parley_runtime.core.messages import OutboundMessage
+from parley_runtime.core.protocols import SendReply
 from parley_runtime.platforms.common.http import post_json
-from parley_runtime.queue.outbound import Send
 
 BOT_TOKEN = "123456:SECRET-bot-token"
 SEND_PATH = f"/bot{BOT_TOKEN}/sendMessage"
@@ -24,7 +24,7 @@ class Sleeps:
         self.calls.append(seconds)
 
 
-def platform_send(http: httpx.AsyncClient, base_url: str) -> Send:
+def platform_send(http: httpx.AsyncClient, base_url: str) -> SendReply:
     """Adapter-like: one POST per reply, statuses mapped to retryable/permanent by post_json."""
 
     async def send(message: OutboundMessage) -> None:

@@ -12,6 +12,7 @@ from fakes.http_api import RecordingApi
 from integration.queue.outbound_platform import SEND_PATH, Sleeps, platform_send
 from parley_runtime import cli
 from parley_runtime.core.messages import InboundMessage, OutboundMessage
+from parley_runtime.core.protocols import Outbox
 from parley_runtime.queue import deadletter_redis, deadletter_sqlite, outbox
 from parley_runtime.queue.outbound import DeadLetterStore, OutboundSender
 
@@ -66,7 +67,7 @@ class Backend:
         return asyncio.run(go())
 
     def seed(self, *texts: str) -> list[str]:
-        async def add(dead: DeadLetterStore, _box: outbox.Outbox) -> list[str]:
+        async def add(dead: DeadLetterStore, _box: Outbox) -> list[str]:
             error = "PermanentSendError: telegram: HTTP 400"
             failed = [reply(t, user=f"u-{n}").model_copy(update={"attempt": 1}) for n, t in enumerate(texts)]
             return [await dead.add(message, error) for message in failed]
@@ -124,7 +125,7 @@ def test_replay_moves_dead_letters_to_the_outbox_and_an_engine_sends_them(
 
     api, base_url = platform_api
 
-    async def engine_drains(dead: DeadLetterStore, box: outbox.Outbox) -> int:
+    async def engine_drains(dead: DeadLetterStore, box: Outbox) -> int:
         async with httpx.AsyncClient() as http:
             sender = OutboundSender(platform_send(http, base_url), dead, sleep=Sleeps())
             return await box.drain(sender.deliver)

@@ -11,8 +11,9 @@ import pytest
 
 from fakes.http_api import RecordingApi
 from integration.queue.outbound_platform import BOT_TOKEN, SEND_PATH, Sleeps, platform_send
+from parley_runtime.core.protocols import Outbox
 from parley_runtime.queue.outbound import DeadLetterStore, OutboundSender
-from parley_runtime.queue.outbox import Outbox, drain_periodically
+from parley_runtime.queue.outbox import drain_periodically
 
 
 def texts_delivered(api: RecordingApi) -> list[str]:

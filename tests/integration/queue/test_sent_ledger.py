@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from fakes.http_api import serve
 from fakes.telegram_api import FakeTelegram
 from parley_runtime.config.platforms import TelegramSettings
-from parley_runtime.core.ledger import MemoryLedger, unsent_parts
+from parley_runtime.core.ledger import LedgerUnavailable, MemoryLedger, unsent_parts
 from parley_runtime.core.messages import InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import SentLedger
 from parley_runtime.observability.metrics import Metrics
@@ -137,3 +137,20 @@ async def test_a_redelivered_message_sends_nothing_already_sent(
         await again.send(long_reply("update-8"))  # another message is not affected
     assert texts(api) == ["0", "1", "2", "0", "1", "2"]
     assert [b["reply_to_message_id"] for b in api.sent() if "reply_to_message_id" in b] == []
+
+
+async def test_a_ledger_that_fails_leaves_the_reply_for_later_not_for_the_dead_letters(
+    fake: tuple[FakeTelegram, str], tmp_path: Path
+) -> None:
+    api, base = fake
+    queue = await SqliteQueue.open(tmp_path / "parley.sqlite3", bot="helpdesk")
+    ledger = queue.ledger()
+    await queue.close()  # the store is gone: every ledger call fails
+    dead_letters = await SqliteDeadLetterStore.open(tmp_path / "dl.sqlite3", bot="helpdesk")
+    async with httpx.AsyncClient() as http:
+        sender = OutboundSender(adapter_for(base, http, ledger).send, dead_letters)
+        with pytest.raises(LedgerUnavailable):
+            await sender.deliver(long_reply())
+    assert await dead_letters.list() == []
+    assert api.sent() == []
+    await dead_letters.close()

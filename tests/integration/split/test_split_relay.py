@@ -2,17 +2,16 @@
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis.asyncio as aioredis
 
 from fakes.redis_server import RedisServer, running_redis
 from parley_runtime.core.messages import InboundMessage, OutboundMessage
+from parley_runtime.core.protocols import SendReply
 from parley_runtime.core.send_errors import PermanentSendError, RetryableSendError
 from parley_runtime.queue.send_relay import RelayClient, serve_sends
-
-Send = Callable[[OutboundMessage], Awaitable[None]]
 
 
 def reply(text: str = "hi there") -> OutboundMessage:
@@ -30,7 +29,7 @@ def relay_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServe
 
 
 @contextlib.asynccontextmanager
-async def engine_and_gateways(url: str, *gateways: Send) -> AsyncIterator[RelayClient]:
+async def engine_and_gateways(url: str, *gateways: SendReply) -> AsyncIterator[RelayClient]:
     client = aioredis.Redis.from_url(url)
     relay = RelayClient(client, bot="relaybot", consumer="engine-1")
     tasks = [asyncio.create_task(relay.run())]

@@ -2,6 +2,8 @@
 
 from collections.abc import AsyncIterator
 
+import pytest
+
 from parley_runtime.config.models import ModelRoute
 from parley_runtime.core.chat import (
     ChatMessage,
@@ -106,3 +108,57 @@ async def test_max_rounds_ends_with_a_request_without_tools() -> None:
 
     assert r.text == "final"
     assert [len(req.tools) for req in model.seen] == [1, 1, 0]
+
+
+class AlwaysCallsTool:
+    """A ChatModel that asks for the tool in every answer, whole or streamed."""
+
+    def __init__(self) -> None:
+        self.seen: list[ChatRequest] = []
+
+    def _call(self, request: ChatRequest) -> ToolCall:
+        self.seen.append(request)
+        return ToolCall(id=str(len(self.seen)), name="t")
+
+    async def complete(self, request: ChatRequest) -> ChatResponse:
+        return answer("again", self._call(request))
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
+        call = self._call(request)
+        yield StreamChunk(delta="aga", model="m")
+        yield StreamChunk(delta="in", model="m")
+        yield StreamChunk(model="m", tool_calls=(call,))
+
+
+@pytest.mark.parametrize("max_rounds", [0, 1, 2, tools.MAX_TOOL_ROUNDS])
+async def test_streaming_and_complete_stop_after_the_same_tool_rounds(max_rounds: int) -> None:
+    ran: list[str] = []
+
+    async def call_tool(call: ToolCall) -> str:
+        ran.append(call.id)
+        return "x"
+
+    whole, streamed = AlwaysCallsTool(), AlwaysCallsTool()
+    await tools.run_with_tools(whole, ASK, call_tool, max_rounds)
+    ran_whole = ran[:]
+    ran.clear()
+    chunks = [c async for c in tools.stream_with_tools(streamed, ASK, call_tool, max_rounds)]
+
+    assert len(ran_whole) == len(ran) == max_rounds
+    assert streamed.seen == whole.seen  # the same requests, round by round
+    # after the last round of calls the model is asked once more, without tools
+    assert [len(r.tools) for r in whole.seen] == ([1] * max_rounds + [0] if max_rounds else [1])
+    assert "".join(c.delta for c in chunks) == "again" * len(streamed.seen)
+
+
+async def test_a_request_without_tools_runs_none() -> None:
+    model = AlwaysCallsTool()
+
+    async def call_tool(call: ToolCall) -> str:
+        raise AssertionError("no tool was offered")
+
+    plain = ChatRequest(messages=ASK.messages)
+    chunks = [c async for c in tools.stream_with_tools(model, plain, call_tool)]
+    response = await tools.run_with_tools(model, plain, call_tool)
+
+    assert len(model.seen) == 2 and chunks[-1].tool_calls and response.tool_calls
