@@ -1,1 +1,2 @@
-"""Helpers several adapters share (token caching, HTTP error mapping, shared crypto layouts)."""
+"""Helpers several adapters share (webhook answers and JSON bodies, the WeChat-family callback envelope,
+token caching, HTTP error mapping, shared crypto layouts)."""

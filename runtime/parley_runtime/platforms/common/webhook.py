@@ -7,21 +7,66 @@ Each adapter declares its `ReplayWindow` (citing the platform's documentation) a
 `fresh` after the signature holds, so `stale-timestamp` only ever counts authentic-but-old requests.
 Every window stays below the gateway's de-duplication TTL (24 h): a replay inside the window is
 dropped by its event id, one outside it is refused here.
+
+JSON bodies: `json_object` is the one way an adapter reads a JSON callback body, so every platform
+refuses bad UTF-8, bad JSON and a non-object with the same short reason (`BadJsonBody`); `json_body`
+answers that refusal with a 400 for the adapters that add nothing to it.
 """
 
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from parley_runtime.core.protocols import WebhookResult
 
-__all__ = ["ReplayWindow", "bad_signature", "error", "fresh", "require_credentials", "stale_timestamp"]
+__all__ = [
+    "BadJsonBody",
+    "ReplayWindow",
+    "bad_signature",
+    "error",
+    "fresh",
+    "json_body",
+    "json_object",
+    "require_credentials",
+    "stale_timestamp",
+]
 
 
-def error(status: int, message: str, reason: str = "") -> WebhookResult:
+def error(
+    status: int, message: str, reason: str = "", *, headers: Mapping[str, str] | None = None
+) -> WebhookResult:
     """A JSON error answer; `reason` marks it a rejection (bad signature, stale timestamp…)."""
     body = json.dumps({"error": message}).encode()
-    return WebhookResult(status=status, body=body, rejected=bool(reason), reason=reason)
+    return WebhookResult(
+        status=status, body=body, headers=headers or {}, rejected=bool(reason), reason=reason
+    )
+
+
+class BadJsonBody(ValueError):
+    """The body is not a JSON object; the message is the short reason the 400 answer carries."""
+
+
+def json_object(body: bytes | str) -> dict[str, Any]:
+    """The JSON object `body` holds (raw bytes as received, or text already decrypted); raises
+    BadJsonBody for bad UTF-8, bad JSON (nesting too deep included) or any other JSON value."""
+    try:
+        value = json.loads(body)
+    except UnicodeDecodeError:
+        raise BadJsonBody("body is not UTF-8") from None
+    except (ValueError, RecursionError):
+        raise BadJsonBody("body is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise BadJsonBody("body must be a JSON object")
+    return value
+
+
+def json_body(body: bytes) -> dict[str, Any] | WebhookResult:
+    """`json_object(body)`, or the 400 answer carrying the reason it is not one."""
+    try:
+        return json_object(body)
+    except BadJsonBody as exc:
+        return error(400, str(exc))
 
 
 def bad_signature() -> WebhookResult:

@@ -8,6 +8,7 @@ its reply needs beyond the recipient.
 from collections.abc import Mapping
 
 from parley_runtime.core.messages import InboundMessage
+from parley_runtime.platforms.base import Origin
 
 __all__ = ["event_id", "text_to_inbound"]
 
@@ -19,13 +20,7 @@ def event_id(fields: Mapping[str, str]) -> str:
 
 
 def text_to_inbound(
-    fields: Mapping[str, str],
-    *,
-    bot: str,
-    platform: str,
-    binding: str,
-    received_at: float,
-    reply_extra: Mapping[str, str] | None = None,
+    fields: Mapping[str, str], origin: Origin, *, reply_extra: Mapping[str, str] | None = None
 ) -> InboundMessage | None:
     """A text message from one user; None for events and other message types. The sender is the chat
     (these are one-to-one conversations) and the `touser` of the reply."""
@@ -36,15 +31,12 @@ def text_to_inbound(
     if not user or not text:
         return None
     return InboundMessage(
-        bot=bot,
-        platform=platform,
-        binding=binding,
+        **origin.inbound_fields(),
         event_id=event_id(fields),
         chat_id=user,
         user_id=user,  # WeChat: stable per (account, follower)
         text=text,
         is_group=False,
         mentioned=True,
-        received_at=received_at,
         reply_context={"touser": user, **(reply_extra or {})},
     )

@@ -1,8 +1,5 @@
 """DingTalk adapter: signed HTTP robot callbacks (mode http) or the Stream connection (mode stream)."""
 
-import json
-from typing import Any
-
 from parley_runtime.config.platforms import DingTalkSettings
 from parley_runtime.core.messages import InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import WebhookRequest, WebhookResult
@@ -36,22 +33,13 @@ class DingTalkAdapter:
         if not (timestamp and sign):
             return webhook.error(401, "timestamp and sign headers are required", "bad-signature")
         if not crypto.sign_ok(sign, timestamp, self._secret):
-            return webhook.error(401, "signature mismatch", "bad-signature")
+            return webhook.bad_signature()
         if not webhook.fresh(timestamp, self._ctx.clock(), REPLAY_WINDOW):
             return webhook.stale_timestamp()
-        try:
-            payload: Any = json.loads(request.body)
-        except (ValueError, RecursionError):
-            return webhook.error(400, "body is not JSON")
-        if not isinstance(payload, dict):
-            return webhook.error(400, "body is not a JSON object")
-        message = convert.to_inbound(
-            payload,
-            bot=self._ctx.bot,
-            platform=self._ctx.platform,
-            binding=self._ctx.binding,
-            received_at=self._ctx.clock(),
-        )
+        payload = webhook.json_body(request.body)
+        if isinstance(payload, WebhookResult):
+            return payload
+        message = convert.to_inbound(payload, self._ctx.origin())
         events: tuple[InboundMessage, ...] = (message,) if message else ()
         return WebhookResult(status=200, body=b"{}", events=events)
 

@@ -3,15 +3,14 @@
 from typing import Any
 
 from parley_runtime.core.messages import InboundMessage
+from parley_runtime.platforms.base import Origin
 
 
 def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def to_inbound(
-    payload: dict[str, Any], *, bot: str, platform: str, binding: str, received_at: float
-) -> InboundMessage | None:
+def to_inbound(payload: dict[str, Any], origin: Origin) -> InboundMessage | None:
     """A text message to the robot; None for other message types and incomplete payloads."""
     if payload.get("msgtype") != "text":
         return None
@@ -25,9 +24,7 @@ def to_inbound(
     is_group = _str(payload.get("conversationType")) == "2"
     expires = payload.get("sessionWebhookExpiredTime")
     return InboundMessage(
-        bot=bot,
-        platform=platform,
-        binding=binding,
+        **origin.inbound_fields(),
         event_id=msg_id,
         chat_id=conversation,
         user_id=user_id,
@@ -35,7 +32,6 @@ def to_inbound(
         is_group=is_group,
         mentioned=bool(payload.get("isInAtList")) or not is_group,
         user_name=_str(payload.get("senderNick")) or None,
-        received_at=received_at,
         reply_context={
             "session_webhook": _str(payload.get("sessionWebhook")),
             "session_webhook_expires_ms": expires if isinstance(expires, int) else 0,

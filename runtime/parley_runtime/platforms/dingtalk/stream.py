@@ -21,6 +21,7 @@ from parley_runtime.config.platforms import DingTalkSettings
 from parley_runtime.core.messages import OutboundMessage
 from parley_runtime.core.protocols import EventSink, WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
+from parley_runtime.platforms.common import webhook
 from parley_runtime.platforms.dingtalk import client, convert, reply
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,7 @@ class DingTalkStreamConnection:
         return f"DingTalkStreamConnection(binding={self._ctx.binding!r})"
 
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
-        body = json.dumps({"error": "this binding receives messages over DingTalk Stream, not HTTP"})
-        return WebhookResult(status=404, body=body.encode())
+        return webhook.error(404, "this binding receives messages over DingTalk Stream, not HTTP")
 
     async def send(self, message: OutboundMessage) -> None:
         await reply.deliver(
@@ -149,13 +149,7 @@ class DingTalkStreamConnection:
     async def _deliver(self, data: Any, sink: EventSink) -> None:
         if not isinstance(data, dict):
             return
-        message = convert.to_inbound(
-            data,
-            bot=self._ctx.bot,
-            platform=self._ctx.platform,
-            binding=self._ctx.binding,
-            received_at=self._ctx.clock(),
-        )
+        message = convert.to_inbound(data, self._ctx.origin())
         if message is None:
             return
         try:

@@ -50,11 +50,10 @@ class DiscordAdapter:
             return webhook.error(401, "invalid request signature", reason="bad-signature")
         if not webhook.fresh(timestamp, self._ctx.clock(), REPLAY_WINDOW):
             return webhook.stale_timestamp()
-        try:
-            interaction = json.loads(request.body)
-        except (UnicodeDecodeError, ValueError):
-            return webhook.error(400, "body is not valid JSON")
-        if not isinstance(interaction, dict) or not isinstance(interaction.get("type"), int):
+        interaction = webhook.json_body(request.body)
+        if isinstance(interaction, WebhookResult):
+            return interaction
+        if not isinstance(interaction.get("type"), int):
             return webhook.error(400, "body is not an interaction")
         kind = interaction["type"]
         if kind == convert.PING:
@@ -65,12 +64,7 @@ class DiscordAdapter:
             return WebhookResult(body=DEFERRED_UPDATE)
         try:
             message = convert.interaction_to_inbound(
-                interaction,
-                ask_commands=self._settings.ask_commands,
-                bot=self._ctx.bot,
-                platform=self._ctx.platform,
-                binding=self._ctx.binding,
-                received_at=self._ctx.clock(),
+                interaction, self._ctx.origin(), ask_commands=self._settings.ask_commands
             )
         except convert.BadInteraction as exc:
             return webhook.error(400, str(exc))

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from parley_runtime.core.messages import InboundMessage
+from parley_runtime.platforms.base import Origin
 
 __all__ = ["APPLICATION_COMMAND", "PING", "BadInteraction", "command_text", "interaction_to_inbound"]
 
@@ -53,13 +54,7 @@ def _user(interaction: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def interaction_to_inbound(
-    interaction: dict[str, Any],
-    *,
-    ask_commands: Iterable[str],
-    bot: str,
-    platform: str,
-    binding: str,
-    received_at: float,
+    interaction: dict[str, Any], origin: Origin, *, ask_commands: Iterable[str]
 ) -> InboundMessage | None:
     """The event for an APPLICATION_COMMAND, None for ones the bot cannot answer as a chat message."""
     data, user = interaction.get("data"), _user(interaction)
@@ -77,9 +72,7 @@ def interaction_to_inbound(
         return None
     name = user.get("global_name") or user.get("username")
     return InboundMessage(
-        bot=bot,
-        platform=platform,
-        binding=binding,
+        **origin.inbound_fields(),
         event_id=str(interaction_id),
         chat_id=channel,
         user_id=str(user["id"]),
@@ -87,6 +80,5 @@ def interaction_to_inbound(
         is_group=isinstance(interaction.get("guild_id"), str),
         mentioned=True,
         user_name=name if isinstance(name, str) else None,
-        received_at=received_at,
         reply_context={"application_id": app_id, "interaction_token": token},
     )

@@ -2,7 +2,6 @@
 
 import hmac
 import json
-from typing import Any
 
 from parley_runtime.config.platforms import FeishuSettings
 from parley_runtime.core.messages import InboundMessage, OutboundMessage
@@ -20,14 +19,6 @@ _OK = b'{"msg":"success"}'
 # comes ~7 h 5 min after the first push, so 8 h behind covers it with margin; ahead is clock skew only.
 # Event-id dedup covers replays inside the window.
 REPLAY_WINDOW = webhook.ReplayWindow(behind=8 * 3600, ahead=300)
-
-
-def _load_object(raw: bytes | str) -> dict[str, Any] | None:
-    try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError):
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _signature_ok(request: WebhookRequest, encrypt_key: str) -> bool:
@@ -65,17 +56,19 @@ class FeishuAdapter:
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
         if request.method != "POST":
             return webhook.error(405, "method not allowed")
-        payload = _load_object(request.body)
-        if payload is None:
-            return webhook.error(400, "body is not a JSON object")
+        payload = webhook.json_body(request.body)
+        if isinstance(payload, WebhookResult):
+            return payload
         if "encrypt" in payload:
             if self._encrypt_key is None or not isinstance(payload["encrypt"], str):
                 return webhook.error(400, "encrypted event but no encryptKey is configured")
             try:
-                payload = _load_object(crypto.decrypt(self._encrypt_key, payload["encrypt"]))
+                plain = crypto.decrypt(self._encrypt_key, payload["encrypt"])
             except crypto.FeishuCryptoError:
                 return webhook.error(400, "encrypt does not decrypt with the configured encryptKey")
-            if payload is None:
+            try:
+                payload = webhook.json_object(plain)
+            except webhook.BadJsonBody:
                 return webhook.error(400, "decrypted event is not a JSON object")
         env = convert.envelope(payload)
         # As the official SDK: the token is required unless a signature protects the request.
@@ -90,16 +83,10 @@ class FeishuAdapter:
             return WebhookResult(status=200, body=json.dumps({"challenge": challenge}).encode())
         if self._encrypt_key is not None:  # without a key nothing signs the timestamp: dedup only
             if not _signature_ok(request, self._encrypt_key):
-                return webhook.error(401, "signature mismatch", "bad-signature")
+                return webhook.bad_signature()
             if not _fresh(request, self._ctx.clock()):
                 return webhook.stale_timestamp()
-        message = convert.to_inbound(
-            payload,
-            bot=self._ctx.bot,
-            platform=self._ctx.platform,
-            binding=self._ctx.binding,
-            received_at=self._ctx.clock(),
-        )
+        message = convert.to_inbound(payload, self._ctx.origin())
         events: tuple[InboundMessage, ...] = (message,) if message else ()
         return WebhookResult(status=200, body=_OK, events=events)
 

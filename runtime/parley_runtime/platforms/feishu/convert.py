@@ -5,6 +5,7 @@ import re
 from typing import Any, NamedTuple
 
 from parley_runtime.core.messages import InboundMessage
+from parley_runtime.platforms.base import Origin
 
 MESSAGE_EVENT_V2 = "im.message.receive_v1"
 MESSAGE_EVENT_V1 = "message"
@@ -56,22 +57,42 @@ def clean_text(text: str, mentions: list[Any]) -> str:
     return text.strip()
 
 
-def to_inbound(
-    payload: dict[str, Any], *, bot: str, platform: str, binding: str, received_at: float
-) -> InboundMessage | None:
+class _Text(NamedTuple):
+    """What a text-message event says, whichever schema version carried it."""
+
+    open_id: str
+    chat_id: str
+    text: str
+    is_group: bool
+    mentioned: bool
+    message_id: str
+
+
+def to_inbound(payload: dict[str, Any], origin: Origin) -> InboundMessage | None:
     """A user's text message (v2 or v1 envelope); None for everything the bot ignores."""
     env = envelope(payload)
-    if env.version == "2" and env.event_type == MESSAGE_EVENT_V2:
-        return _from_v2(payload, env, bot=bot, platform=platform, binding=binding, received_at=received_at)
-    if env.version == "1" and env.event_type == MESSAGE_EVENT_V1:
-        return _from_v1(payload, env, bot=bot, platform=platform, binding=binding, received_at=received_at)
-    return None
-
-
-def _from_v2(
-    payload: dict[str, Any], env: Envelope, *, bot: str, platform: str, binding: str, received_at: float
-) -> InboundMessage | None:
     event = _dict(payload.get("event"))
+    if env.version == "2" and env.event_type == MESSAGE_EVENT_V2:
+        found = _text_v2(event)
+    elif env.version == "1" and env.event_type == MESSAGE_EVENT_V1:
+        found = _text_v1(event)
+    else:
+        return None
+    if found is None or not env.event_id:
+        return None
+    return InboundMessage(
+        **origin.inbound_fields(),
+        event_id=env.event_id,
+        chat_id=found.chat_id,
+        user_id=found.open_id,
+        text=found.text,
+        is_group=found.is_group,
+        mentioned=found.mentioned,
+        reply_context={"message_id": found.message_id, "chat_id": found.chat_id, "open_id": found.open_id},
+    )
+
+
+def _text_v2(event: dict[str, Any]) -> _Text | None:
     sender, message = _dict(event.get("sender")), _dict(event.get("message"))
     if sender.get("sender_type") != "user" or message.get("message_type") != "text":
         return None  # other apps and bots (including ourselves), images, files…
@@ -84,48 +105,21 @@ def _from_v2(
     mentions: list[Any] = raw_mentions if isinstance(raw_mentions, list) else []
     text = clean_text(_str(content.get("text")), mentions)
     message_id, chat_id = _str(message.get("message_id")), _str(message.get("chat_id"))
-    if not (open_id and text and chat_id and env.event_id):
+    if not (open_id and text and chat_id):
         return None
     is_group = message.get("chat_type") == "group"
-    return InboundMessage(
-        bot=bot,
-        platform=platform,
-        binding=binding,
-        event_id=env.event_id,
-        chat_id=chat_id,
-        user_id=open_id,
-        text=text,
-        is_group=is_group,
-        mentioned=bool(mentions) or not is_group,
-        received_at=received_at,
-        reply_context={"message_id": message_id, "chat_id": chat_id, "open_id": open_id},
-    )
+    return _Text(open_id, chat_id, text, is_group, bool(mentions) or not is_group, message_id)
 
 
-def _from_v1(
-    payload: dict[str, Any], env: Envelope, *, bot: str, platform: str, binding: str, received_at: float
-) -> InboundMessage | None:
-    event = _dict(payload.get("event"))
+def _text_v1(event: dict[str, Any]) -> _Text | None:
     if event.get("msg_type") != "text":
         return None
     open_id, chat_id = _str(event.get("open_id")), _str(event.get("open_chat_id"))
     text = _LEADING_MENTIONS.sub(
         "", _str(event.get("text_without_at_bot")) or _str(event.get("text"))
     ).strip()
-    if not (open_id and chat_id and text and env.event_id):
+    if not (open_id and chat_id and text):
         return None
     is_group = event.get("chat_type") == "group"
-    message_id = _str(event.get("open_message_id"))
-    return InboundMessage(
-        bot=bot,
-        platform=platform,
-        binding=binding,
-        event_id=env.event_id,
-        chat_id=chat_id,
-        user_id=open_id,
-        text=text,
-        is_group=is_group,
-        mentioned=bool(event.get("is_mention")) or not is_group,
-        received_at=received_at,
-        reply_context={"message_id": message_id, "chat_id": chat_id, "open_id": open_id},
-    )
+    mentioned = bool(event.get("is_mention")) or not is_group
+    return _Text(open_id, chat_id, text, is_group, mentioned, _str(event.get("open_message_id")))

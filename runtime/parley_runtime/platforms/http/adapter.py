@@ -8,6 +8,7 @@ from parley_runtime.config.platforms import HttpSettings
 from parley_runtime.core.messages import OutboundMessage
 from parley_runtime.core.protocols import WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
+from parley_runtime.platforms.common import webhook
 from parley_runtime.platforms.errors import PermanentSendError
 from parley_runtime.platforms.http import callbacks, client, convert
 
@@ -17,18 +18,6 @@ _NO_CALLBACK = (
     "no callback URL: configure settings.callbackUrl or pass an allow-listed callback_url "
     "(POST /api/v1/chat answers synchronously instead)"
 )
-
-
-def _error(
-    status: int, message: str, *, reason: str = "", headers: dict[str, str] | None = None
-) -> WebhookResult:
-    return WebhookResult(
-        status=status,
-        body=json.dumps({"error": message}).encode(),
-        headers=headers or {},
-        rejected=bool(reason),
-        reason=reason,
-    )
 
 
 class HttpAdapter:
@@ -52,9 +41,9 @@ class HttpAdapter:
 
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
         if request.method.upper() != "POST":
-            return _error(405, "use POST", headers={"allow": "POST"})
+            return webhook.error(405, "use POST", headers={"allow": "POST"})
         if not self._authorized({k.lower(): v for k, v in request.headers.items()}):
-            return _error(
+            return webhook.error(
                 401,
                 "missing or wrong bearer token",
                 reason="bad-token",
@@ -66,19 +55,11 @@ class HttpAdapter:
                 payload.callback_url, self._settings.callback_url, self._settings.allowed_callback_prefixes
             )
         except ValueError as exc:  # BadPayload or a refused callback_url: both are the caller's to fix
-            return _error(400, str(exc))
+            return webhook.error(400, str(exc))
         if callback is None:
-            return _error(400, _NO_CALLBACK)
+            return webhook.error(400, _NO_CALLBACK)
         event_id = payload.message_id or uuid.uuid4().hex
-        message = convert.to_inbound(
-            payload,
-            bot=self._ctx.bot,
-            platform=self._ctx.platform,
-            binding=self._ctx.binding,
-            event_id=event_id,
-            callback_url=callback,
-            received_at=self._ctx.clock(),
-        )
+        message = convert.to_inbound(payload, self._ctx.origin(), event_id=event_id, callback_url=callback)
         body = json.dumps({"accepted": True, "message_id": event_id}).encode()
         return WebhookResult(status=202, body=body, events=(message,))
 

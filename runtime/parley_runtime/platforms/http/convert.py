@@ -1,11 +1,12 @@
 """The inbound JSON contract of the generic HTTP platform, parsed into an `InboundMessage` (pure)."""
 
-import json
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from parley_runtime.core.messages import InboundMessage
+from parley_runtime.platforms.base import Origin
+from parley_runtime.platforms.common import webhook
 
 __all__ = ["BadPayload", "HttpChatRequest", "parse", "to_inbound"]
 
@@ -28,11 +29,9 @@ class HttpChatRequest(BaseModel):
 
 def parse(body: bytes) -> HttpChatRequest:
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise BadPayload("body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise BadPayload("body must be a JSON object")
+        data = webhook.json_object(body)
+    except webhook.BadJsonBody as exc:
+        raise BadPayload(str(exc)) from None
     try:
         return HttpChatRequest.model_validate(data)
     except ValidationError as exc:
@@ -42,26 +41,16 @@ def parse(body: bytes) -> HttpChatRequest:
 
 
 def to_inbound(
-    request: HttpChatRequest,
-    *,
-    bot: str,
-    platform: str,
-    binding: str,
-    event_id: str,
-    callback_url: str,
-    received_at: float,
+    request: HttpChatRequest, origin: Origin, *, event_id: str, callback_url: str
 ) -> InboundMessage:
     chat_id = request.chat_id or request.user_id
     return InboundMessage(
-        bot=bot,
-        platform=platform,
-        binding=binding,
+        **origin.inbound_fields(),
         event_id=event_id,
         chat_id=chat_id,
         user_id=request.user_id,
         text=request.message,
         is_group=False,
         mentioned=True,
-        received_at=received_at,
         reply_context={"callback_url": callback_url, "message_id": event_id},
     )

@@ -17,6 +17,7 @@ from parley_runtime.config.platforms import OneBotSettings
 from parley_runtime.core.messages import InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import EventSink, WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
+from parley_runtime.platforms.common import webhook
 from parley_runtime.platforms.errors import PermanentSendError, RetryableSendError
 from parley_runtime.platforms.onebot import connection, convert, text
 
@@ -25,7 +26,7 @@ __all__ = ["POLICY_VIOLATION", "OneBotAdapter", "create"]
 log = logging.getLogger(__name__)
 
 POLICY_VIOLATION = 1008  # close code before accept: the server answers the upgrade with HTTP 403
-_USE_WEBSOCKET = b'{"error": "OneBot v11 connects over a reverse WebSocket to this URL (ws:// or wss://)"}'
+_USE_WEBSOCKET = "OneBot v11 connects over a reverse WebSocket to this URL (ws:// or wss://)"
 
 
 class OneBotAdapter:
@@ -41,7 +42,7 @@ class OneBotAdapter:
         return f"OneBotAdapter(binding={self._ctx.binding!r}, connections={len(self._connections)})"
 
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
-        return WebhookResult(status=405, body=_USE_WEBSOCKET, headers={"allow": "GET"})
+        return webhook.error(405, _USE_WEBSOCKET, headers={"allow": "GET"})
 
     def _authorized(self, websocket: WebSocket) -> bool:
         scheme, _, presented = websocket.headers.get("authorization", "").partition(" ")
@@ -104,13 +105,7 @@ class OneBotAdapter:
         if post_type != "message" or conn.role == "api":
             return
         try:
-            message = convert.event_to_inbound(
-                frame,
-                bot=self._ctx.bot,
-                platform=self._ctx.platform,
-                binding=self._ctx.binding,
-                received_at=self._ctx.clock(),
-            )
+            message = convert.event_to_inbound(frame, self._ctx.origin())
         except convert.BadEvent as exc:
             log.warning("onebot message event ignored", extra={"error": str(exc)})
             return

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from parley_runtime.core.messages import InboundMessage
+from parley_runtime.platforms.base import Origin
 from parley_runtime.platforms.onebot import cqcode
 
 __all__ = ["BadEvent", "event_to_inbound"]
@@ -43,9 +44,7 @@ def _render(segments: list[cqcode.Segment], self_id: str) -> tuple[str, bool, tu
     return text, mentioned, tuple(images)
 
 
-def event_to_inbound(
-    event: dict[str, Any], *, bot: str, platform: str, binding: str, received_at: float
-) -> InboundMessage | None:
+def event_to_inbound(event: dict[str, Any], origin: Origin) -> InboundMessage | None:
     """The event for a `post_type: message` event, None for anything the bot does not answer."""
     if event.get("post_type") != "message":
         return None
@@ -76,9 +75,7 @@ def event_to_inbound(
     context: dict[str, Any] = {"self_id": self_id, "message_type": kind, "message_id": message_id}
     context["group_id" if is_group else "user_id"] = group_id if is_group else user_id
     return InboundMessage(
-        bot=bot,
-        platform=platform,
-        binding=binding,
+        **origin.inbound_fields(),
         event_id=f"{self_id}:{message_id}",
         chat_id=str(group_id if is_group else user_id),
         user_id=user_id,
@@ -87,6 +84,5 @@ def event_to_inbound(
         mentioned=at_self or not is_group,
         images=images,
         user_name=name if isinstance(name, str) and name else None,
-        received_at=received_at,
         reply_context=context,
     )

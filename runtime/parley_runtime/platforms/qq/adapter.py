@@ -56,11 +56,10 @@ class QQAdapter:
             return webhook.error(401, "invalid request signature", reason="bad-signature")
         if not webhook.fresh(timestamp, self._ctx.clock(), REPLAY_WINDOW):
             return webhook.stale_timestamp()
-        try:
-            payload = json.loads(request.body)
-        except (UnicodeDecodeError, ValueError):
-            return webhook.error(400, "body is not valid JSON")
-        if not isinstance(payload, dict) or not isinstance(payload.get("op"), int):
+        payload = webhook.json_body(request.body)
+        if isinstance(payload, WebhookResult):
+            return payload
+        if not isinstance(payload.get("op"), int):
             return webhook.error(400, "body is not a QQ payload")
         op, data = payload["op"], payload.get("d")
         if op == OP_VALIDATION:
@@ -77,13 +76,7 @@ class QQAdapter:
         if op != OP_DISPATCH:
             return WebhookResult(body=ACK)
         try:
-            message = convert.dispatch_to_inbound(
-                payload,
-                bot=self._ctx.bot,
-                platform=self._ctx.platform,
-                binding=self._ctx.binding,
-                received_at=self._ctx.clock(),
-            )
+            message = convert.dispatch_to_inbound(payload, self._ctx.origin())
         except convert.BadPayload as exc:
             return webhook.error(400, str(exc))
         return WebhookResult(body=ACK, events=() if message is None else (message,))

@@ -4,6 +4,7 @@ import re
 from typing import Any
 
 from parley_runtime.core.messages import InboundMessage
+from parley_runtime.platforms.base import Origin
 
 __all__ = ["C2C", "GROUP_AT", "BadPayload", "dispatch_to_inbound"]
 
@@ -16,9 +17,7 @@ class BadPayload(ValueError):
     """The body is not a QQ webhook payload."""
 
 
-def dispatch_to_inbound(
-    payload: dict[str, Any], *, bot: str, platform: str, binding: str, received_at: float
-) -> InboundMessage | None:
+def dispatch_to_inbound(payload: dict[str, Any], origin: Origin) -> InboundMessage | None:
     """The event for an op 0 dispatch, or None for event types the bot does not answer."""
     kind, data = payload.get("t"), payload.get("d")
     if not isinstance(data, dict):
@@ -39,15 +38,12 @@ def dispatch_to_inbound(
     if not text:
         return None
     return InboundMessage(
-        bot=bot,
-        platform=platform,
-        binding=binding,
+        **origin.inbound_fields(),
         event_id=str(event_id),
         chat_id=chat,
         user_id=user,
         text=text,
         is_group=kind == GROUP_AT,
         mentioned=True,
-        received_at=received_at,
         reply_context={"target": target, "openid": chat, "msg_id": msg_id},
     )

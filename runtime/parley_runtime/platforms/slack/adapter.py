@@ -40,11 +40,9 @@ class SlackAdapter:
         if verdict is not crypto.Verdict.OK:
             return webhook.error(401, "request signature verification failed", reason=verdict.value)
         try:
-            envelope = json.loads(request.body)
-        except (UnicodeDecodeError, ValueError):
-            return webhook.error(400, "body is not valid JSON (only the Events API is supported)")
-        if not isinstance(envelope, dict):
-            return webhook.error(400, "body must be a JSON object")
+            envelope = webhook.json_object(request.body)
+        except webhook.BadJsonBody as exc:
+            return webhook.error(400, f"{exc} (only the Events API is supported)")
         kind = envelope.get("type")
         if kind == "url_verification":
             challenge = envelope.get("challenge")
@@ -54,13 +52,7 @@ class SlackAdapter:
         if kind != "event_callback":
             return WebhookResult(body=b"{}")  # app_rate_limited notices and future envelope types
         try:
-            message = convert.event_to_inbound(
-                envelope,
-                bot=self._ctx.bot,
-                platform=self._ctx.platform,
-                binding=self._ctx.binding,
-                received_at=self._ctx.clock(),
-            )
+            message = convert.event_to_inbound(envelope, self._ctx.origin())
         except convert.BadEvent as exc:
             return webhook.error(400, str(exc))
         return WebhookResult(body=b"{}", events=() if message is None else (message,))

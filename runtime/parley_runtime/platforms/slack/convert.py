@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from parley_runtime.core.messages import InboundMessage
+from parley_runtime.platforms.base import Origin
 
 __all__ = ["BadEvent", "bot_user_id", "event_to_inbound"]
 
@@ -44,9 +45,7 @@ def _strip_mention(text: str, bot_id: str | None) -> tuple[str, bool]:
     return re.sub(r"[ \t]{2,}", " ", stripped).strip(), found
 
 
-def event_to_inbound(
-    envelope: Any, *, bot: str, platform: str, binding: str, received_at: float
-) -> InboundMessage | None:
+def event_to_inbound(envelope: Any, origin: Origin) -> InboundMessage | None:
     """The event for one `event_callback` envelope, or None when the bot must ignore it."""
     if not isinstance(envelope, dict):
         raise BadEvent("body must be a JSON object")
@@ -73,15 +72,12 @@ def event_to_inbound(
     if isinstance(event.get("thread_ts"), str):
         context["thread_ts"] = event["thread_ts"]
     return InboundMessage(
-        bot=bot,
-        platform=platform,
-        binding=binding,
+        **origin.inbound_fields(),
         event_id=event_id,
         chat_id=str(channel),
         user_id=str(user),
         text=text,
         is_group=is_group,
         mentioned=kind == "app_mention" or not is_group,
-        received_at=received_at,
         reply_context=context,
     )

@@ -2,7 +2,6 @@
 
 import asyncio
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -11,6 +10,7 @@ from parley_runtime.config.platforms import TelegramSettings
 from parley_runtime.core.messages import InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import EventSink, WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
+from parley_runtime.platforms.common import webhook
 from parley_runtime.platforms.errors import PermanentSendError
 from parley_runtime.platforms.telegram import client, convert, polling, text
 
@@ -20,11 +20,6 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 (a header name)
 _OK = b'{"ok": true}'
-
-
-def _result(status: int, error: str, reason: str = "") -> WebhookResult:
-    body = json.dumps({"error": error}).encode()
-    return WebhookResult(status=status, body=body, rejected=bool(reason), reason=reason)
 
 
 class TelegramAdapter:
@@ -50,26 +45,18 @@ class TelegramAdapter:
         return f"TelegramAdapter(binding={self._ctx.binding!r}, mode={self._settings.mode!r})"
 
     def _to_inbound(self, update: Any) -> InboundMessage | None:
-        return convert.update_to_inbound(
-            update,
-            me=self._me,
-            bot=self._ctx.bot,
-            platform=self._ctx.platform,
-            binding=self._ctx.binding,
-            received_at=self._ctx.clock(),
-        )
+        return convert.update_to_inbound(update, self._ctx.origin(), me=self._me)
 
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
         if request.method.upper() != "POST":
-            return _result(405, "use POST")
+            return webhook.error(405, "use POST")
         presented = {k.lower(): v for k, v in request.headers.items()}.get(SECRET_HEADER, "")
         if not self._secret or not hmac.compare_digest(presented.encode(), self._secret.encode()):
-            return _result(403, "bad secret token", reason="bad-token")
+            return webhook.error(403, "bad secret token", reason="bad-token")
         try:
-            message = self._to_inbound(json.loads(request.body))
-        except (UnicodeDecodeError, ValueError) as exc:  # JSON errors and BadUpdate
-            reason = str(exc) if isinstance(exc, convert.BadUpdate) else "body is not valid JSON"
-            return _result(400, reason)
+            message = self._to_inbound(webhook.json_object(request.body))
+        except (webhook.BadJsonBody, convert.BadUpdate) as exc:
+            return webhook.error(400, str(exc))
         return WebhookResult(body=_OK, events=() if message is None else (message,))
 
     async def run_connection(self, sink: EventSink) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from parley_runtime.core.messages import InboundMessage
+from parley_runtime.platforms.base import Origin
 
 __all__ = ["BadUpdate", "BotIdentity", "bot_id_from_token", "update_id", "update_to_inbound"]
 
@@ -99,15 +100,7 @@ def _display_name(user: dict[str, Any]) -> str | None:
     return name or None
 
 
-def update_to_inbound(
-    update: Any,
-    *,
-    me: BotIdentity,
-    bot: str,
-    platform: str,
-    binding: str,
-    received_at: float,
-) -> InboundMessage | None:
+def update_to_inbound(update: Any, origin: Origin, *, me: BotIdentity) -> InboundMessage | None:
     """The event for one update, or None when the bot must ignore it; raises BadUpdate for non-updates."""
     uid = update_id(update)
     message = update.get("message")
@@ -140,9 +133,7 @@ def update_to_inbound(
     if message.get("is_topic_message") is True and isinstance(message.get("message_thread_id"), int):
         context["message_thread_id"] = message["message_thread_id"]
     return InboundMessage(
-        bot=bot,
-        platform=platform,
-        binding=binding,
+        **origin.inbound_fields(),
         event_id=str(uid),
         chat_id=str(chat_id),
         user_id=str(user_id),
@@ -150,6 +141,5 @@ def update_to_inbound(
         is_group=is_group,
         mentioned=addressed or not is_group,
         user_name=_display_name(sender),
-        received_at=received_at,
         reply_context=context,
     )

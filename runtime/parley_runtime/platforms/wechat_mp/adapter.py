@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from parley_runtime.core.messages import InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
-from parley_runtime.platforms.common import webhook, wxcrypto
+from parley_runtime.platforms.common import webhook, wxcrypto, wxenvelope
 from parley_runtime.platforms.errors import PermanentSendError
 from parley_runtime.platforms.wechat_mp import client, convert
 
@@ -15,27 +15,28 @@ REQUIRED = ("appId", "appSecret", "token")
 # again, 3 attempts in all (接收普通消息), so retries span ~15 s even with the original timestamp.
 # Five minutes each way covers that plus clock skew; MsgId dedup covers replays inside the window.
 REPLAY_WINDOW = webhook.ReplayWindow(behind=300, ahead=300)
+WORDING = wxenvelope.Wording(receive_id="appId", platform="WeChat", callback="message")
 
 
 class WeChatMpAdapter:
     def __init__(
-        self, ctx: AdapterContext, token: str, crypt: wxcrypto.WxCrypt | None, api: client.WeChatMpClient
+        self,
+        ctx: AdapterContext,
+        token: str,
+        envelope: wxenvelope.Envelope | None,
+        api: client.WeChatMpClient,
     ) -> None:
         self.platform = ctx.platform
         self._ctx = ctx
         self._token = token
-        self._crypt = crypt  # None: plain mode (no EncodingAESKey configured)
+        self._envelope = envelope  # None: plain mode (no EncodingAESKey configured)
         self._api = api
 
     def __repr__(self) -> str:
-        return f"WeChatMpAdapter(binding={self._ctx.binding!r}, safe_mode={self._crypt is not None})"
+        return f"WeChatMpAdapter(binding={self._ctx.binding!r}, safe_mode={self._envelope is not None})"
 
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
-        if request.method == "GET":
-            return self._verify_url(request.query)
-        if request.method == "POST":
-            return self._receive(request)
-        return webhook.error(405, "method not allowed")
+        return wxenvelope.route(request, url_check=self._verify_url, callback=self._receive)
 
     def _plain_signature_ok(self, q: Mapping[str, str]) -> bool:
         given, timestamp, nonce = (q.get(k, "") for k in ("signature", "timestamp", "nonce"))
@@ -65,13 +66,7 @@ class WeChatMpAdapter:
             fields_or_error = self._open_plain(request)
         if isinstance(fields_or_error, WebhookResult):
             return fields_or_error
-        message = convert.to_inbound(
-            fields_or_error,
-            bot=self._ctx.bot,
-            platform=self._ctx.platform,
-            binding=self._ctx.binding,
-            received_at=self._ctx.clock(),
-        )
+        message = convert.to_inbound(fields_or_error, self._ctx.origin())
         events: tuple[InboundMessage, ...] = (message,) if message else ()
         # "success" = received, no passive reply, no retry, no "service unavailable" notice to the user.
         return WebhookResult(status=200, body=b"success", content_type="text/plain", events=events)
@@ -87,31 +82,9 @@ class WeChatMpAdapter:
             return webhook.error(400, "body is not a WeChat XML message")
 
     def _open_safe_mode(self, request: WebhookRequest) -> dict[str, str] | WebhookResult:
-        if self._crypt is None:
+        if self._envelope is None:
             return webhook.error(400, "encrypted callback but no encodingAESKey is configured")
-        try:
-            outer = wxcrypto.parse_xml(request.body)
-        except wxcrypto.WxCryptError:
-            return webhook.error(400, "body is not a WeChat XML message")
-        encrypted = outer.get("Encrypt", "")
-        if not encrypted:
-            return webhook.error(400, "Encrypt is missing")
-        q = request.query
-        given, timestamp, nonce = (q.get(k, "") for k in ("msg_signature", "timestamp", "nonce"))
-        if not (
-            given and timestamp and nonce and self._crypt.signature_ok(given, timestamp, nonce, encrypted)
-        ):
-            return webhook.bad_signature()
-        if not self._fresh(q):
-            return webhook.stale_timestamp()
-        try:
-            plain = self._crypt.open(encrypted)
-        except wxcrypto.WxCryptError:  # signed with our token, not encrypted for our AppID (or key)
-            return webhook.error(401, "Encrypt is not for this appId", "bad-signature")
-        try:
-            return wxcrypto.parse_xml(plain)
-        except wxcrypto.WxCryptError:
-            return webhook.error(400, "Encrypt does not decrypt to an XML message")
+        return self._envelope.open_callback(request.body, request.query, self._ctx.clock())
 
     async def send(self, message: OutboundMessage) -> None:
         # The customer-service API has no markdown; the text is sent as is.
@@ -125,13 +98,11 @@ class WeChatMpAdapter:
 def create(ctx: AdapterContext) -> WeChatMpAdapter:
     creds = ctx.credentials
     webhook.require_credentials(creds, REQUIRED, platform="wechat-mp", binding=ctx.binding)
-    crypt = None
-    if creds.get("encodingAESKey"):
-        try:
-            wxcrypto.aes_key(creds["encodingAESKey"])
-        except wxcrypto.WxCryptError as exc:
-            raise ValueError(f"wechat-mp binding {ctx.binding}: encodingAESKey invalid ({exc})") from None
-        crypt = wxcrypto.WxCrypt(creds["token"], creds["encodingAESKey"], creds["appId"])
+    envelope = None
+    if creds.get("encodingAESKey"):  # safe mode
+        envelope = wxenvelope.from_credentials(
+            creds, REPLAY_WINDOW, WORDING, platform="wechat-mp", binding=ctx.binding
+        )
     api = client.WeChatMpClient(
         ctx.http,
         ctx.clock,
@@ -139,4 +110,4 @@ def create(ctx: AdapterContext) -> WeChatMpAdapter:
         app_secret=creds["appSecret"],
         api_base=ctx.settings.api_base,
     )
-    return WeChatMpAdapter(ctx, creds["token"], crypt, api)
+    return WeChatMpAdapter(ctx, creds["token"], envelope, api)

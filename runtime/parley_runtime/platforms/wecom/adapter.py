@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from parley_runtime.core.messages import InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
-from parley_runtime.platforms.common import webhook, wxcrypto
+from parley_runtime.platforms.common import webhook, wxenvelope
 from parley_runtime.platforms.errors import PermanentSendError
 from parley_runtime.platforms.wecom import client, convert
 
@@ -14,26 +14,18 @@ REQUIRED = ("corpId", "agentId", "secret", "token", "encodingAESKey")
 # again, 3 attempts in all (回调模式 / 接收消息), so retries span ~15 s even with the original timestamp.
 # Five minutes each way covers that plus clock skew; MsgId dedup covers replays inside the window.
 REPLAY_WINDOW = webhook.ReplayWindow(behind=300, ahead=300)
-
-
-def _not_for_us() -> WebhookResult:
-    """Signed with our token but not encrypted for our corp (wrong ReceiveId or key): the docs say 401."""
-    return webhook.error(401, "Encrypt is not for this corpId", "bad-signature")
+WORDING = wxenvelope.Wording(receive_id="corpId", platform="WeCom", callback="callback")
 
 
 class WeComAdapter:
-    def __init__(self, ctx: AdapterContext, crypt: wxcrypto.WxCrypt, api: client.WeComClient) -> None:
+    def __init__(self, ctx: AdapterContext, envelope: wxenvelope.Envelope, api: client.WeComClient) -> None:
         self.platform = ctx.platform
         self._ctx = ctx
-        self._crypt = crypt
+        self._envelope = envelope
         self._api = api
 
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
-        if request.method == "GET":
-            return self._verify_url(request.query)
-        if request.method == "POST":
-            return self._receive(request)
-        return webhook.error(405, "method not allowed")
+        return wxenvelope.route(request, url_check=self._verify_url, callback=self._receive)
 
     def _verify_url(self, q: Mapping[str, str]) -> WebhookResult:
         signature, timestamp, nonce, echostr = (
@@ -41,48 +33,17 @@ class WeComAdapter:
         )
         if not (signature and timestamp and nonce and echostr):
             return webhook.error(400, "msg_signature, timestamp, nonce and echostr are required")
-        if not self._crypt.signature_ok(signature, timestamp, nonce, echostr):
-            return webhook.bad_signature()
-        if not webhook.fresh(timestamp, self._ctx.clock(), REPLAY_WINDOW):
-            return webhook.stale_timestamp()
-        try:
-            plain = self._crypt.open(echostr)
-        except wxcrypto.WxCryptError:
-            return _not_for_us()
+        plain = self._envelope.open_signed(echostr, q, self._ctx.clock())
+        if isinstance(plain, WebhookResult):
+            return plain
         # WeCom compares the body byte for byte: no quotes, no newline.
         return WebhookResult(status=200, body=plain, content_type="text/plain")
 
     def _receive(self, request: WebhookRequest) -> WebhookResult:
-        try:
-            outer = wxcrypto.parse_xml(request.body)
-        except wxcrypto.WxCryptError:
-            return webhook.error(400, "body is not a WeCom XML callback")
-        encrypted = outer.get("Encrypt", "")
-        if not encrypted:
-            return webhook.error(400, "Encrypt is missing")
-        q = request.query
-        signature, timestamp, nonce = (q.get(k, "") for k in ("msg_signature", "timestamp", "nonce"))
-        if not (signature and timestamp and nonce):
-            return webhook.bad_signature()
-        if not self._crypt.signature_ok(signature, timestamp, nonce, encrypted):
-            return webhook.bad_signature()
-        if not webhook.fresh(timestamp, self._ctx.clock(), REPLAY_WINDOW):
-            return webhook.stale_timestamp()
-        try:
-            plain = self._crypt.open(encrypted)
-        except wxcrypto.WxCryptError:
-            return _not_for_us()
-        try:
-            fields = wxcrypto.parse_xml(plain)
-        except wxcrypto.WxCryptError:
-            return webhook.error(400, "Encrypt does not decrypt to an XML callback")
-        message = convert.to_inbound(
-            fields,
-            bot=self._ctx.bot,
-            platform=self._ctx.platform,
-            binding=self._ctx.binding,
-            received_at=self._ctx.clock(),
-        )
+        fields = self._envelope.open_callback(request.body, request.query, self._ctx.clock())
+        if isinstance(fields, WebhookResult):
+            return fields
+        message = convert.to_inbound(fields, self._ctx.origin())
         events: tuple[InboundMessage, ...] = (message,) if message else ()
         # An empty 200 tells WeCom not to retry and not to expect a passive reply.
         return WebhookResult(status=200, body=b"", content_type="text/plain", events=events)
@@ -98,13 +59,11 @@ class WeComAdapter:
 def create(ctx: AdapterContext) -> WeComAdapter:
     creds = ctx.credentials
     webhook.require_credentials(creds, REQUIRED, platform="wecom", binding=ctx.binding)
-    try:
-        wxcrypto.aes_key(creds["encodingAESKey"])
-    except wxcrypto.WxCryptError as exc:
-        raise ValueError(f"wecom binding {ctx.binding}: encodingAESKey invalid ({exc})") from None
+    envelope = wxenvelope.from_credentials(
+        creds, REPLAY_WINDOW, WORDING, platform="wecom", binding=ctx.binding
+    )
     if not creds["agentId"].strip().isdigit():
         raise ValueError(f"wecom binding {ctx.binding}: agentId must be a number")
-    crypt = wxcrypto.WxCrypt(creds["token"], creds["encodingAESKey"], creds["corpId"])
     api = client.WeComClient(
         ctx.http,
         ctx.clock,
@@ -113,4 +72,4 @@ def create(ctx: AdapterContext) -> WeComAdapter:
         agent_id=creds["agentId"].strip(),
         api_base=ctx.settings.api_base,
     )
-    return WeComAdapter(ctx, crypt, api)
+    return WeComAdapter(ctx, envelope, api)

@@ -1,21 +1,13 @@
 """Decrypted WeCom callback fields → the unified inbound message (pure)."""
 
 from parley_runtime.core.messages import InboundMessage
+from parley_runtime.platforms.base import Origin
 from parley_runtime.platforms.common import wxmessage
 from parley_runtime.platforms.common.wxmessage import event_id
 
 __all__ = ["event_id", "to_inbound"]
 
 
-def to_inbound(
-    fields: dict[str, str], *, bot: str, platform: str, binding: str, received_at: float
-) -> InboundMessage | None:
+def to_inbound(fields: dict[str, str], origin: Origin) -> InboundMessage | None:
     """A text message from a member to the app; None for events and other message types."""
-    return wxmessage.text_to_inbound(
-        fields,
-        bot=bot,
-        platform=platform,
-        binding=binding,
-        received_at=received_at,
-        reply_extra={"agent_id": fields.get("AgentID", "")},
-    )
+    return wxmessage.text_to_inbound(fields, origin, reply_extra={"agent_id": fields.get("AgentID", "")})

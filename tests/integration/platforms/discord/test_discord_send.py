@@ -5,12 +5,10 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
+from adapter_contexts import make_adapter_context
 from fakes.discord_api import PREFIX, FakeDiscord
 from fakes.http_api import serve
-from parley_runtime.config.platforms import DiscordSettings
 from parley_runtime.core.messages import InboundMessage, OutboundMessage
-from parley_runtime.observability.metrics import Metrics
-from parley_runtime.platforms.base import AdapterContext
 from parley_runtime.platforms.discord import adapter
 from parley_runtime.platforms.errors import PermanentSendError, RetryableSendError
 
@@ -32,15 +30,11 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 def make(http: httpx.AsyncClient, base: str) -> adapter.DiscordAdapter:
     return adapter.create(
-        AdapterContext(
-            bot="helpdesk",
-            binding="helpdesk-discord",
-            platform="discord",
+        make_adapter_context(
+            "discord",
             credentials={"applicationId": APP, "publicKey": "00" * 32, "botToken": "bot"},
-            settings=DiscordSettings(api_base=base + PREFIX),
+            settings={"apiBase": base + PREFIX},
             http=http,
-            metrics=Metrics(),
-            clock=lambda: 0.0,
         )
     )
 

@@ -5,12 +5,10 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
+from adapter_contexts import make_adapter_context
 from fakes.http_api import RecordingApi, Reply, serve
-from parley_runtime.config.platforms import HttpSettings
 from parley_runtime.core.messages import InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import WebhookRequest
-from parley_runtime.observability.metrics import Metrics
-from parley_runtime.platforms.base import AdapterContext
 from parley_runtime.platforms.errors import PermanentSendError, RetryableSendError
 from parley_runtime.platforms.http import adapter
 
@@ -31,16 +29,7 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 def make_adapter(http: httpx.AsyncClient, callback: str) -> adapter.HttpAdapter:
     return adapter.create(
-        AdapterContext(
-            bot="helpdesk",
-            binding="helpdesk-http",
-            platform="http",
-            credentials={},
-            settings=HttpSettings(callback_url=callback),
-            http=http,
-            metrics=Metrics(),
-            clock=lambda: 1.0,
-        )
+        make_adapter_context("http", settings={"callbackUrl": callback}, http=http, clock=lambda: 1.0)
     )
 
 

@@ -15,12 +15,11 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
+from adapter_contexts import make_adapter_context
 from fakes.http_api import free_socket
-from parley_runtime.config.platforms import OneBotSettings
 from parley_runtime.core.messages import InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import WebhookRequest
 from parley_runtime.observability.metrics import Metrics
-from parley_runtime.platforms.base import AdapterContext
 from parley_runtime.platforms.errors import PermanentSendError, RetryableSendError
 from parley_runtime.platforms.onebot import adapter
 
@@ -55,12 +54,10 @@ class Harness:
 async def harness() -> AsyncIterator[Harness]:
     async with httpx.AsyncClient() as http:
         metrics = Metrics()
-        ctx = AdapterContext(
-            bot="helpdesk",
-            binding="helpdesk-onebot",
-            platform="onebot",
+        ctx = make_adapter_context(
+            "onebot",
             credentials={"accessToken": TOKEN},
-            settings=OneBotSettings(action_timeout_seconds=1.0),
+            settings={"actionTimeoutSeconds": 1.0},
             http=http,
             metrics=metrics,
             clock=lambda: 3.0,

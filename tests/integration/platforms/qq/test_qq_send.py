@@ -6,12 +6,10 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
+from adapter_contexts import make_adapter_context
 from fakes.http_api import serve
 from fakes.qq_api import TOKEN_PATH, FakeQQ
-from parley_runtime.config.platforms import QQSettings
 from parley_runtime.core.messages import InboundMessage, OutboundMessage
-from parley_runtime.observability.metrics import Metrics
-from parley_runtime.platforms.base import AdapterContext
 from parley_runtime.platforms.errors import PermanentSendError, RetryableSendError
 from parley_runtime.platforms.qq import adapter
 
@@ -44,14 +42,11 @@ def make(
     http: httpx.AsyncClient, base: str, clock: Clock | None = None, secret: str = SECRET
 ) -> adapter.QQAdapter:
     return adapter.create(
-        AdapterContext(
-            bot="helpdesk",
-            binding="helpdesk-qq",
-            platform="qq",
+        make_adapter_context(
+            "qq",
             credentials={"appId": APP_ID, "appSecret": secret},
-            settings=QQSettings(api_base=base, token_base=base),
+            settings={"apiBase": base, "tokenBase": base},
             http=http,
-            metrics=Metrics(),
             clock=clock or Clock(),
         )
     )

@@ -6,12 +6,10 @@ from typing import Any
 import httpx
 import pytest
 
+from adapter_contexts import make_adapter_context
 from fakes.http_api import serve
 from fakes.slack_api import POST_MESSAGE, FakeSlack
-from parley_runtime.config.platforms import SlackSettings
 from parley_runtime.core.messages import InboundMessage, OutboundMessage
-from parley_runtime.observability.metrics import Metrics
-from parley_runtime.platforms.base import AdapterContext
 from parley_runtime.platforms.errors import PermanentSendError, RetryableSendError
 from parley_runtime.platforms.slack import adapter
 
@@ -33,15 +31,11 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 def make(http: httpx.AsyncClient, base: str, token: str = TOKEN, **settings: Any) -> adapter.SlackAdapter:
     return adapter.create(
-        AdapterContext(
-            bot="helpdesk",
-            binding="helpdesk-slack",
-            platform="slack",
+        make_adapter_context(
+            "slack",
             credentials={"botToken": token, "signingSecret": "s"},
-            settings=SlackSettings.model_validate({"apiBase": f"{base}/api", **settings}),
+            settings={"apiBase": f"{base}/api", **settings},
             http=http,
-            metrics=Metrics(),
-            clock=lambda: 0.0,
         )
     )
 

@@ -10,12 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
+from adapter_contexts import make_adapter_context
 from fakes.http_api import serve
 from fakes.telegram_api import FakeTelegram
-from parley_runtime.config.platforms import TelegramSettings
 from parley_runtime.core.messages import InboundMessage, OutboundMessage
-from parley_runtime.observability.metrics import Metrics
-from parley_runtime.platforms.base import AdapterContext
 from parley_runtime.platforms.errors import PermanentSendError, RetryableSendError
 from parley_runtime.platforms.telegram import adapter
 
@@ -48,16 +46,11 @@ class RecordingSleep:
 def make(
     http: httpx.AsyncClient, base: str, sleep: RecordingSleep | None = None, **settings: Any
 ) -> adapter.TelegramAdapter:
-    ctx = AdapterContext(
-        bot="helpdesk",
-        binding="helpdesk-telegram",
-        platform="telegram",
+    ctx = make_adapter_context(
+        "telegram",
         credentials={"botToken": TOKEN, "secretToken": "s"},
-        settings=TelegramSettings.model_validate(
-            {"apiBase": base, "botUsername": "parley_helper_bot", **settings}
-        ),
+        settings={"apiBase": base, "botUsername": "parley_helper_bot", **settings},
         http=http,
-        metrics=Metrics(),
         clock=lambda: 5.0,
     )
     return adapter.TelegramAdapter(ctx, ctx.settings, sleep=sleep or RecordingSleep())  # type: ignore[arg-type]

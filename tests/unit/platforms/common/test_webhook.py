@@ -1,5 +1,6 @@
 """The shared replay-window check: boundaries, seconds vs milliseconds, malformed timestamps, and the
-per-platform windows against the retry schedules they must cover and the de-duplication TTL."""
+per-platform windows against the retry schedules they must cover and the de-duplication TTL; the JSON
+body reader and the error answer every adapter shares."""
 
 import json
 
@@ -113,3 +114,48 @@ def test_windows_cover_the_documented_rules_and_retry_schedules() -> None:
     # WeCom and WeChat: 3 attempts, 5 s apart.
     assert wecom.REPLAY_WINDOW.behind >= 15 and wechat_mp.REPLAY_WINDOW.behind >= 15
     assert qq.REPLAY_WINDOW.behind >= 60 * 60  # the C2C passive-reply window
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"text": "\xff"}', "body is not UTF-8"),
+        (b"", "body is not valid JSON"),
+        (b"{oops", "body is not valid JSON"),
+        (b"\xff\xfe", "body is not valid JSON"),  # a UTF-16 byte-order mark, then nothing
+        (b"[" * 100_000 + b"]" * 100_000, "body is not valid JSON"),  # nesting too deep
+        (b"[1, 2]", "body must be a JSON object"),
+        (b'"text"', "body must be a JSON object"),
+        (b"null", "body must be a JSON object"),
+    ],
+    ids=["bad-utf8", "empty", "junk", "bom-only", "too-deep", "array", "string", "null"],
+)
+def test_json_object_refuses_with_one_short_reason(body: bytes, reason: str) -> None:
+    with pytest.raises(webhook.BadJsonBody) as info:
+        webhook.json_object(body)
+    assert str(info.value) == reason
+
+
+def test_json_object_reads_bytes_and_decrypted_text() -> None:
+    assert webhook.json_object(b'{"a": [1, {"b": null}]}') == {"a": [1, {"b": None}]}
+    assert webhook.json_object('{"text": "你好"}') == {"text": "你好"}
+
+
+@given(st.binary(max_size=200))
+def test_json_object_raises_nothing_else(body: bytes) -> None:
+    try:
+        assert isinstance(webhook.json_object(body), dict)
+    except webhook.BadJsonBody as exc:
+        assert str(exc).startswith("body ")
+
+
+def test_error_is_json_and_a_reason_makes_it_a_rejection() -> None:
+    plain = webhook.error(405, "use POST", headers={"allow": "POST"})
+    assert (plain.status, json.loads(plain.body), dict(plain.headers), plain.rejected) == (
+        405,
+        {"error": "use POST"},
+        {"allow": "POST"},
+        False,
+    )
+    refused = webhook.error(401, "signature mismatch", "bad-signature")
+    assert (refused.rejected, refused.reason, dict(refused.headers)) == (True, "bad-signature", {})

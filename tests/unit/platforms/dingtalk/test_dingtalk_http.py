@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from fakes.wechat_api import FakeClock, make_context
 from parley_runtime.core.protocols import WebhookRequest
+from parley_runtime.platforms.base import Origin
 from parley_runtime.platforms.dingtalk import adapter as dingtalk
 from parley_runtime.platforms.dingtalk import convert, crypto
 from strategies import json_values
@@ -84,7 +85,7 @@ async def test_window_is_one_hour_either_way(http: httpx.AsyncClient, offset_ms:
 def test_conversion_agrees_with_the_official_sdk_parser(name: str) -> None:
     payload = load(name)
     sdk = ChatbotMessage.from_dict(payload)
-    msg = convert.to_inbound(payload, bot="b", platform="dingtalk", binding="bd", received_at=1.0)
+    msg = convert.to_inbound(payload, Origin(bot="b", platform="dingtalk", binding="bd", received_at=1.0))
     assert msg is not None
     assert (msg.event_id, msg.chat_id, msg.user_id) == (
         sdk.message_id,
@@ -100,7 +101,7 @@ def test_conversion_agrees_with_the_official_sdk_parser(name: str) -> None:
 
 def test_group_message_fields() -> None:
     msg = convert.to_inbound(
-        load("group_text.json"), bot="b", platform="dingtalk", binding="bd", received_at=1.0
+        load("group_text.json"), Origin(bot="b", platform="dingtalk", binding="bd", received_at=1.0)
     )
     assert msg is not None
     assert (msg.text, msg.is_group, msg.mentioned, msg.user_id) == ("今天谁值班？", True, True, "manager1234")
@@ -109,7 +110,9 @@ def test_group_message_fields() -> None:
 
 def test_picture_is_ignored() -> None:
     assert (
-        convert.to_inbound(load("picture.json"), bot="b", platform="dingtalk", binding="bd", received_at=0)
+        convert.to_inbound(
+            load("picture.json"), Origin(bot="b", platform="dingtalk", binding="bd", received_at=0)
+        )
         is None
     )
 

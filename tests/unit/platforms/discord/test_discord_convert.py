@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from parley_runtime.platforms.base import Origin
 from parley_runtime.platforms.discord import convert, text
 
 DATA = Path(__file__).parents[3] / "data" / "discord"
@@ -14,11 +15,8 @@ def load(name: str):
     interaction = json.loads((DATA / name).read_text())
     return convert.interaction_to_inbound(
         interaction,
+        Origin(bot="b", platform="discord", binding="b-dc", received_at=2.0),
         ask_commands=("ask", "chat"),
-        bot="b",
-        platform="discord",
-        binding="b-dc",
-        received_at=2.0,
     )
 
 
@@ -58,7 +56,7 @@ def test_missing_token_is_a_bad_interaction() -> None:
     del interaction["token"]
     with pytest.raises(convert.BadInteraction):
         convert.interaction_to_inbound(
-            interaction, ask_commands=(), bot="b", platform="discord", binding="x", received_at=0
+            interaction, Origin(bot="b", platform="discord", binding="x", received_at=0), ask_commands=()
         )
 
 

@@ -12,10 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nacl.signing import SigningKey
 
-from parley_runtime.config.platforms import DiscordSettings
+from adapter_contexts import make_adapter_context
 from parley_runtime.core.protocols import WebhookRequest
-from parley_runtime.observability.metrics import Metrics
-from parley_runtime.platforms.base import AdapterContext
 from parley_runtime.platforms.discord import adapter
 
 DATA = Path(__file__).parents[3] / "data" / "discord"
@@ -34,18 +32,14 @@ async def http_client() -> AsyncIterator[httpx.AsyncClient]:
 def make_adapter(http_client: httpx.AsyncClient) -> Callable[..., adapter.DiscordAdapter]:
     def make(public_key: str = KEY.verify_key.encode().hex()) -> adapter.DiscordAdapter:
         return adapter.create(
-            AdapterContext(
-                bot="helpdesk",
-                binding="helpdesk-discord",
-                platform="discord",
+            make_adapter_context(
+                "discord",
                 credentials={
                     "applicationId": "1125000000000000001",
                     "publicKey": public_key,
                     "botToken": "b",
                 },
-                settings=DiscordSettings(),
                 http=http_client,
-                metrics=Metrics(),
                 clock=lambda: float(NOW),
             )
         )

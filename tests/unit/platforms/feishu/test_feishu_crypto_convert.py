@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from parley_runtime.platforms.base import Origin
 from parley_runtime.platforms.feishu import convert, crypto
 
 DATA = Path(__file__).parents[3] / "data" / "feishu"
@@ -65,7 +66,7 @@ def test_decrypt_of_arbitrary_text_raises_only_crypto_error(value: str) -> None:
 
 
 def to_inbound(name: str, platform: str = "feishu"):  # type: ignore[no-untyped-def]
-    return convert.to_inbound(load(name), bot="b", platform=platform, binding="bf", received_at=9.0)
+    return convert.to_inbound(load(name), Origin(bot="b", platform=platform, binding="bf", received_at=9.0))
 
 
 def test_v2_p2p_text() -> None:
@@ -115,4 +116,6 @@ def test_ignored_payloads(name: str) -> None:
 def test_broken_content_is_ignored() -> None:
     payload = load("v2_p2p_text.json")
     payload["event"]["message"]["content"] = "{not json"
-    assert convert.to_inbound(payload, bot="b", platform="feishu", binding="bf", received_at=0) is None
+    assert (
+        convert.to_inbound(payload, Origin(bot="b", platform="feishu", binding="bf", received_at=0)) is None
+    )

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from parley_runtime.platforms.base import Origin
 from parley_runtime.platforms.http import convert
 
 DATA = Path(__file__).parents[3] / "data" / "http"
@@ -14,12 +15,9 @@ def test_full_message_converts() -> None:
     request = convert.parse((DATA / "message.json").read_bytes())
     message = convert.to_inbound(
         request,
-        bot="b",
-        platform="http",
-        binding="b-http",
+        Origin(bot="b", platform="http", binding="b-http", received_at=5.0),
         event_id="msg-2026-11-21-0001",
         callback_url="https://hooks.example.com/x",
-        received_at=5.0,
     )
     assert (message.user_id, message.chat_id, message.event_id) == (
         "employee-4711",
@@ -38,7 +36,7 @@ def test_chat_defaults_to_user_and_unknown_fields_are_ignored() -> None:
     minimal = convert.parse((DATA / "message_minimal.json").read_bytes())
     assert minimal.chat_id is None and minimal.message_id is None
     message = convert.to_inbound(
-        minimal, bot="b", platform="http", binding="x", event_id="e", callback_url="u", received_at=0
+        minimal, Origin(bot="b", platform="http", binding="x", received_at=0), event_id="e", callback_url="u"
     )
     assert message.chat_id == "u-1"
     with_cb = convert.parse((DATA / "message_with_callback.json").read_bytes())

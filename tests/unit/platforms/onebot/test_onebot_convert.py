@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from parley_runtime.platforms.base import Origin
 from parley_runtime.platforms.onebot import convert, cqcode
 
 DATA = Path(__file__).parents[3] / "data" / "onebot"
@@ -14,7 +15,9 @@ DATA = Path(__file__).parents[3] / "data" / "onebot"
 
 def load(name: str):
     event = json.loads((DATA / name).read_text())
-    return convert.event_to_inbound(event, bot="b", platform="onebot", binding="b-ob", received_at=6.0)
+    return convert.event_to_inbound(
+        event, Origin(bot="b", platform="onebot", binding="b-ob", received_at=6.0)
+    )
 
 
 def test_private_segments() -> None:
@@ -99,7 +102,7 @@ def test_cq_parsing() -> None:
 )
 def test_incomplete_message_events_are_bad(event: dict) -> None:
     with pytest.raises(convert.BadEvent):
-        convert.event_to_inbound(event, bot="b", platform="onebot", binding="x", received_at=0)
+        convert.event_to_inbound(event, Origin(bot="b", platform="onebot", binding="x", received_at=0))
 
 
 JSON = st.recursive(
@@ -132,7 +135,9 @@ EVENT = st.fixed_dictionaries(
 @given(event=EVENT, cq=st.text(max_size=80))
 def test_fuzz_only_bad_event_escapes(event: dict, cq: str) -> None:
     try:
-        result = convert.event_to_inbound(event, bot="b", platform="onebot", binding="x", received_at=0)
+        result = convert.event_to_inbound(
+            event, Origin(bot="b", platform="onebot", binding="x", received_at=0)
+        )
     except convert.BadEvent:
         result = None
     assert result is None or result.event_id.count(":") == 1

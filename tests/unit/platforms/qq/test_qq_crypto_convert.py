@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from parley_runtime.platforms.base import Origin
 from parley_runtime.platforms.qq import convert, crypto, text
 
 DATA = Path(__file__).parents[3] / "data" / "qq"
@@ -49,7 +50,9 @@ def test_seed_of_a_long_secret_is_its_first_32_bytes_and_empty_is_refused() -> N
 
 def load(name: str):
     payload = json.loads((DATA / name).read_text())
-    return convert.dispatch_to_inbound(payload, bot="b", platform="qq", binding="b-qq", received_at=4.0)
+    return convert.dispatch_to_inbound(
+        payload, Origin(bot="b", platform="qq", binding="b-qq", received_at=4.0)
+    )
 
 
 def test_c2c_message() -> None:

@@ -12,10 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nacl.signing import SigningKey
 
-from parley_runtime.config.platforms import QQSettings
+from adapter_contexts import make_adapter_context
 from parley_runtime.core.protocols import WebhookRequest
-from parley_runtime.observability.metrics import Metrics
-from parley_runtime.platforms.base import AdapterContext
 from parley_runtime.platforms.qq import adapter
 
 SECRET = "DG5g3B4j9X2KOErG"  # the secret of the official op 13 example
@@ -34,14 +32,10 @@ async def http_client() -> AsyncIterator[httpx.AsyncClient]:
 def make_adapter(http_client: httpx.AsyncClient) -> Callable[..., adapter.QQAdapter]:
     def make(secret: str = SECRET) -> adapter.QQAdapter:
         return adapter.create(
-            AdapterContext(
-                bot="helpdesk",
-                binding="helpdesk-qq",
-                platform="qq",
+            make_adapter_context(
+                "qq",
                 credentials={"appId": "11111111", "appSecret": secret},
-                settings=QQSettings(),
                 http=http_client,
-                metrics=Metrics(),
                 clock=lambda: float(NOW),
             )
         )

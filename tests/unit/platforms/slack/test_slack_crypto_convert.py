@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
+from parley_runtime.platforms.base import Origin
 from parley_runtime.platforms.slack import convert, crypto, text
 
 DATA = Path(__file__).parents[3] / "data" / "slack"
@@ -61,7 +62,9 @@ def test_window_and_forgeries(
 
 def convert_file(name: str):
     envelope = json.loads((DATA / name).read_text())
-    return convert.event_to_inbound(envelope, bot="b", platform="slack", binding="b-slack", received_at=3.0)
+    return convert.event_to_inbound(
+        envelope, Origin(bot="b", platform="slack", binding="b-slack", received_at=3.0)
+    )
 
 
 def test_app_mention() -> None:

@@ -11,10 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk.signature import SignatureVerifier
 
-from parley_runtime.config.platforms import SlackSettings
+from adapter_contexts import make_adapter_context
 from parley_runtime.core.protocols import WebhookRequest
-from parley_runtime.observability.metrics import Metrics
-from parley_runtime.platforms.base import AdapterContext
 from parley_runtime.platforms.slack import adapter, crypto
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -32,14 +30,10 @@ async def http_client() -> AsyncIterator[httpx.AsyncClient]:
 def make_adapter(http_client: httpx.AsyncClient) -> Callable[..., adapter.SlackAdapter]:
     def make(now: float = NOW) -> adapter.SlackAdapter:
         return adapter.create(
-            AdapterContext(
-                bot="helpdesk",
-                binding="helpdesk-slack",
-                platform="slack",
+            make_adapter_context(
+                "slack",
                 credentials={"botToken": "xoxb-unit", "signingSecret": SECRET},
-                settings=SlackSettings(),
                 http=http_client,
-                metrics=Metrics(),
                 clock=lambda: now,
             )
         )

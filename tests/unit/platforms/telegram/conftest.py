@@ -6,9 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
-from parley_runtime.config.platforms import TelegramSettings
-from parley_runtime.observability.metrics import Metrics
-from parley_runtime.platforms.base import AdapterContext
+from adapter_contexts import make_adapter_context
 from parley_runtime.platforms.telegram import adapter
 
 TOKEN = "123456789:AAE-unit-test-token"
@@ -24,14 +22,11 @@ async def http_client() -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def make_adapter(http_client: httpx.AsyncClient) -> Callable[..., adapter.TelegramAdapter]:
     def make(**settings: Any) -> adapter.TelegramAdapter:
-        ctx = AdapterContext(
-            bot="helpdesk",
-            binding="helpdesk-telegram",
-            platform="telegram",
+        ctx = make_adapter_context(
+            "telegram",
             credentials={"botToken": TOKEN, "secretToken": SECRET},
-            settings=TelegramSettings.model_validate({"botUsername": "parley_helper_bot", **settings}),
+            settings={"botUsername": "parley_helper_bot", **settings},
             http=http_client,
-            metrics=Metrics(),
             clock=lambda: 1_763_700_000.0,
         )
         return adapter.create(ctx)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from parley_runtime.platforms.base import Origin
 from parley_runtime.platforms.telegram import convert, text
 
 DATA = Path(__file__).parents[3] / "data" / "telegram"
@@ -14,11 +15,8 @@ ME = convert.BotIdentity(bot_id=123456789, username="parley_helper_bot")
 def load(name: str, me: convert.BotIdentity = ME):
     return convert.update_to_inbound(
         json.loads((DATA / name).read_text()),
+        Origin(bot="b", platform="telegram", binding="b-tg", received_at=9.0),
         me=me,
-        bot="b",
-        platform="telegram",
-        binding="b-tg",
-        received_at=9.0,
     )
 
 
@@ -99,7 +97,7 @@ def test_mentions_without_entities_are_matched_textually() -> None:
         },
     }
     message = convert.update_to_inbound(
-        update, me=ME, bot="b", platform="telegram", binding="x", received_at=0
+        update, Origin(bot="b", platform="telegram", binding="x", received_at=0), me=ME
     )
     assert message is not None and message.mentioned and message.text == "/help please"
 
@@ -107,7 +105,9 @@ def test_mentions_without_entities_are_matched_textually() -> None:
 @pytest.mark.parametrize("bad", [[], "x", {"update_id": "1"}, {"update_id": True}, {}])
 def test_non_updates_raise_bad_update(bad: object) -> None:
     with pytest.raises(convert.BadUpdate):
-        convert.update_to_inbound(bad, me=ME, bot="b", platform="telegram", binding="x", received_at=0)
+        convert.update_to_inbound(
+            bad, Origin(bot="b", platform="telegram", binding="x", received_at=0), me=ME
+        )
 
 
 def test_bot_id_comes_from_the_token_prefix() -> None:

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from parley_runtime.platforms.base import Origin
 from parley_runtime.platforms.common.wxcrypto import parse_xml
 from parley_runtime.platforms.wechat_mp import convert
 
@@ -15,7 +16,7 @@ def fields(name: str) -> dict[str, str]:
 
 def test_text_message() -> None:
     msg = convert.to_inbound(
-        fields("text_message.xml"), bot="b", platform="wechat-mp", binding="bm", received_at=1.5
+        fields("text_message.xml"), Origin(bot="b", platform="wechat-mp", binding="bm", received_at=1.5)
     )
     assert msg is not None
     assert (msg.event_id, msg.user_id, msg.chat_id, msg.text) == (
@@ -31,7 +32,9 @@ def test_text_message() -> None:
 def test_events_and_voice_are_ignored() -> None:
     for name in ("event_subscribe.xml", "voice_message.xml"):
         assert (
-            convert.to_inbound(fields(name), bot="b", platform="wechat-mp", binding="bm", received_at=0)
+            convert.to_inbound(
+                fields(name), Origin(bot="b", platform="wechat-mp", binding="bm", received_at=0)
+            )
             is None
         )
 

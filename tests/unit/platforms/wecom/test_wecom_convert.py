@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from parley_runtime.platforms.base import Origin
 from parley_runtime.platforms.common.wxcrypto import parse_xml
 from parley_runtime.platforms.wecom import convert
 
@@ -14,7 +15,7 @@ def fields(name: str) -> dict[str, str]:
 
 def test_text_message() -> None:
     msg = convert.to_inbound(
-        fields("text_message.xml"), bot="b", platform="wecom", binding="bw", received_at=5.0
+        fields("text_message.xml"), Origin(bot="b", platform="wecom", binding="bw", received_at=5.0)
     )
     assert msg is not None
     assert (msg.event_id, msg.user_id, msg.chat_id) == ("7302251234567890123", "ZhangSan", "ZhangSan")
@@ -27,7 +28,8 @@ def test_text_message() -> None:
 def test_events_and_other_types_are_ignored() -> None:
     for name in ("event_enter_agent.xml", "image_message.xml"):
         assert (
-            convert.to_inbound(fields(name), bot="b", platform="wecom", binding="bw", received_at=0) is None
+            convert.to_inbound(fields(name), Origin(bot="b", platform="wecom", binding="bw", received_at=0))
+            is None
         )
 
 
