@@ -63,10 +63,15 @@ def _free_port() -> int:
 
 
 class RedisServer:
-    """One redis-server process; ``start()`` returns once it answers PING."""
+    """One redis-server process; ``start()`` returns once it answers PING.
 
-    def __init__(self, directory: Path) -> None:
+    Persistence is off unless ``appendfsync`` is given (``always`` or ``everysec``): then an
+    append-only file in ``directory`` survives a kill, as in a production Redis.
+    """
+
+    def __init__(self, directory: Path, *, appendfsync: str | None = None) -> None:
         self.directory = directory
+        self.appendfsync = appendfsync
         self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -91,7 +96,8 @@ class RedisServer:
             "--bind", "127.0.0.1",
             "--port", str(self.port),
             "--save", "",
-            "--appendonly", "no",
+            *(("--appendonly", "no") if self.appendfsync is None
+              else ("--appendonly", "yes", "--appendfsync", self.appendfsync)),
             "--dir", str(self.directory),
             "--logfile", str(log),
             "--daemonize", "no",

@@ -9,8 +9,8 @@ appending), so only other replicas can collide and every turn is kept.
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+import weakref
+from collections.abc import Sequence
 
 import redis.asyncio
 import redis.exceptions
@@ -32,21 +32,14 @@ class RedisSessionStore:
     def __init__(self, client: "redis.asyncio.Redis", *, prefix: str = "parley:") -> None:
         self._client = client
         self._prefix = prefix
-        self._appending: dict[str, tuple[asyncio.Lock, int]] = {}  # session -> its lock, waiters
+        # One lock per session while someone appends to it; gone once no append holds it.
+        self._appending: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
-    @asynccontextmanager
-    async def _turn(self, name: str) -> AsyncIterator[None]:
-        lock, waiters = self._appending.get(name, (asyncio.Lock(), 0))
-        self._appending[name] = (lock, waiters + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, waiters = self._appending[name]
-            if waiters == 1:
-                del self._appending[name]
-            else:
-                self._appending[name] = (lock, waiters - 1)
+    def _lock(self, name: str) -> asyncio.Lock:
+        lock = self._appending.get(name)
+        if lock is None:
+            lock = self._appending[name] = asyncio.Lock()
+        return lock
 
     async def load(self, key: SessionKey) -> list[ChatMessage]:
         raw = await self._client.get(codec.session_redis_key(self._prefix, key))
@@ -62,7 +55,7 @@ class RedisSessionStore:
         ttl_seconds: float,
     ) -> None:
         name = codec.session_redis_key(self._prefix, key)
-        async with self._turn(name):
+        async with self._lock(name):
             await self._append(name, list(messages), max_turns, max_tokens, ttl_seconds)
 
     async def _append(

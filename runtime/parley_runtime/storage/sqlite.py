@@ -117,24 +117,27 @@ class GroupCommit:
                 works = [work for work, _ in batch]
                 try:
                     outcomes = await self._db.run(functools.partial(_commit_batch, works=works))
-                except BaseException as exc:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(
-                                exc if isinstance(exc, Exception) else RuntimeError("aborted")
-                            )
-                    if not isinstance(exc, Exception):
-                        raise
-                    continue
-                for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
-                    if future.done():
-                        continue
-                    if ok:
-                        future.set_result(value)
-                    else:
-                        future.set_exception(value)
+                except Exception as exc:  # the transaction itself failed: every write in it did
+                    outcomes = [(False, exc)] * len(batch)
+                except BaseException:  # cancelled: nobody may wait forever for this batch
+                    _settle(batch, [(False, RuntimeError("the write was cancelled"))] * len(batch))
+                    raise
+                _settle(batch, outcomes)
         finally:
             self._writer = None
+
+
+def _settle(
+    batch: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]],
+    outcomes: list[tuple[bool, Any]],
+) -> None:
+    for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+        if future.done():  # its caller was cancelled
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
 
 
 def _commit_batch(

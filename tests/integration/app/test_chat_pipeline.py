@@ -2,18 +2,16 @@
 
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from factories import chatbot_doc, dump_yaml
+from app_client import app_client
+from factories import chatbot_doc
 from fakes.llm_servers import FakeOpenAI, Reply, key_for
-from parley_runtime.app import bootstrap
-from parley_runtime.app.factory import create_app
-from parley_runtime.config.settings import RuntimeSettings
 from parley_runtime.llm import tools
 
 
@@ -30,27 +28,11 @@ def route(srv: FakeOpenAI, name: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-@contextlib.asynccontextmanager
-async def client_for(
+def client_for(
     tmp_path: Path, doc: dict[str, Any], secrets: dict[str, str] | None = None
-) -> AsyncIterator[httpx.AsyncClient]:
+) -> contextlib.AbstractAsyncContextManager[httpx.AsyncClient]:
     """The real app with its lifespan running, reached in-process through httpx's ASGI transport."""
-    (tmp_path / "bot.yaml").write_text(dump_yaml(doc))
-    for key_path, value in (secrets or {}).items():
-        target = tmp_path / "secrets" / key_path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(value)
-    settings = RuntimeSettings(
-        config_files=(tmp_path / "bot.yaml",),
-        secrets_dir=tmp_path / "secrets",
-        data_dir=tmp_path / "data",
-        role="serve",
-    )
-    app = create_app(bootstrap.load(settings))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://parley.test") as client:
-            yield client
+    return app_client(tmp_path, doc, secrets=secrets)
 
 
 @pytest.fixture

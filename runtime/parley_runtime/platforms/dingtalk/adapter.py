@@ -44,13 +44,7 @@ class DingTalkAdapter:
         return WebhookResult(status=200, body=b"{}", events=events)
 
     async def send(self, message: OutboundMessage) -> None:
-        await reply.deliver(
-            self._api,
-            message,
-            robot_code=self._settings.robot_code,
-            clock=self._ctx.clock,
-            unsent=self._ctx.unsent,
-        )
+        await reply.deliver(self._api, message, robot_code=self._settings.robot_code, adapter=self._ctx)
 
 
 def create(ctx: AdapterContext) -> DingTalkAdapter | stream.DingTalkStreamConnection:

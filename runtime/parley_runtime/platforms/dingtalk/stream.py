@@ -73,13 +73,7 @@ class DingTalkStreamConnection:
         return webhook.error(404, "this binding receives messages over DingTalk Stream, not HTTP")
 
     async def send(self, message: OutboundMessage) -> None:
-        await reply.deliver(
-            self._api,
-            message,
-            robot_code=self._settings.robot_code,
-            clock=self._ctx.clock,
-            unsent=self._ctx.unsent,
-        )
+        await reply.deliver(self._api, message, robot_code=self._settings.robot_code, adapter=self._ctx)
 
     async def run_connection(self, sink: EventSink) -> None:
         """Hold the connection until cancelled; every failure leads to a backed-off reconnect."""

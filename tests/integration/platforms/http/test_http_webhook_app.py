@@ -3,19 +3,17 @@ the allow-list sees them and the reply goes to the normalised URL; over the rate
 gets the short reply text (only the chat API answers 429)."""
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from factories import binding_doc, chatbot_doc, dump_yaml
+from app_client import app_client
+from factories import binding_doc, chatbot_doc
 from fakes.http_api import RecordingApi, Reply, serve
 from integration.webhooks.harness import eventually
-from parley_runtime.app import bootstrap
-from parley_runtime.app.factory import create_app
-from parley_runtime.config.settings import RuntimeSettings
 from parley_runtime.engine.pipeline import RATE_LIMITED_TEXT
 
 BINDING = "demo-http"
@@ -30,27 +28,13 @@ def receiver() -> Iterator[tuple[RecordingApi, str]]:
         yield api, base
 
 
-@contextlib.asynccontextmanager
-async def parley(tmp_path: Path, base: str, **spec: Any) -> AsyncIterator[httpx.AsyncClient]:
-    docs = [
-        chatbot_doc("demo", **spec),
-        binding_doc(
-            BINDING, bot="demo", callbackUrl=f"{base}/cb/default", allowedCallbackPrefixes=[f"{base}/cb/"]
-        ),
-    ]
-    (tmp_path / "bot.yaml").write_text(dump_yaml(*docs))
-    (tmp_path / "secrets").mkdir()
-    settings = RuntimeSettings(
-        config_files=(tmp_path / "bot.yaml",),
-        secrets_dir=tmp_path / "secrets",
-        data_dir=tmp_path / "data",
-        role="serve",
+def parley(
+    tmp_path: Path, base: str, **spec: Any
+) -> contextlib.AbstractAsyncContextManager[httpx.AsyncClient]:
+    binding = binding_doc(
+        BINDING, bot="demo", callbackUrl=f"{base}/cb/default", allowedCallbackPrefixes=[f"{base}/cb/"]
     )
-    app = create_app(bootstrap.load(settings))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://parley.test") as client:
-            yield client
+    return app_client(tmp_path, chatbot_doc("demo", **spec), binding)
 
 
 def message(n: int, callback_url: str | None = None) -> dict[str, str]:
