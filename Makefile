@@ -23,8 +23,10 @@ lint: $(BIN)/.installed
 	$(BIN)/python -m parley_operator.crdgen crds --check
 	$(BIN)/python -m parley_operator.installgen --check
 
+# Four workers on two cores: most tests wait on sockets and subprocesses. `loadfile` keeps a module's
+# tests (and its module-scoped servers) on one worker.
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 4 --dist loadfile
 
 unit: $(BIN)/.installed
 	$(BIN)/pytest -q tests/unit
