@@ -81,6 +81,24 @@ BINDING_RULES = (
         "this platform needs credentials.secretRef",
         ".credentials",
     ),
+    Rule(
+        ("spec", "group"),
+        "!(has(self.reply) && self.reply == 'never' && has(self.wakeWords) && size(self.wakeWords) > 0)",
+        "wakeWords have no effect with reply: never",
+        ".wakeWords",
+    ),
+    Rule(
+        ("spec", "group"),
+        "!has(self.allowChats) || !has(self.denyChats) || self.allowChats.all(c, !(c in self.denyChats))",
+        "a chat cannot be both allowed and denied",
+        ".denyChats",
+    ),
+    Rule(
+        ("spec", "group"),
+        "!has(self.allowUsers) || !has(self.denyUsers) || self.allowUsers.all(u, !(u in self.denyUsers))",
+        "a user cannot be both allowed and denied",
+        ".denyUsers",
+    ),
 )
 
 LIST_BOUNDS: dict[tuple[str, ...], int] = {

@@ -155,6 +155,29 @@ class RateLimit(SpecModel):
     per_chat_per_minute: Annotated[int, Field(ge=0, le=100_000)] = 0  # 0 = unlimited
 
 
+MiB = 1 << 20
+
+
+class Media(SpecModel):
+    """Largest attachment the bot downloads, per kind; a bigger one gets a short reply (413 on the API)."""
+
+    max_image_bytes: Annotated[int, Field(ge=1, le=1 << 30)] = 10 * MiB
+    max_audio_bytes: Annotated[int, Field(ge=1, le=1 << 30)] = 25 * MiB
+    max_file_bytes: Annotated[int, Field(ge=1, le=1 << 30)] = 20 * MiB
+
+    def limit(self, kind: Literal["image", "audio", "file"]) -> int:
+        return {"image": self.max_image_bytes, "audio": self.max_audio_bytes, "file": self.max_file_bytes}[
+            kind
+        ]
+
+
+class Speech(SpecModel):
+    """Voice answered with voice (through a route tagged `tts`) where the platform takes it."""
+
+    reply_with_voice: bool = False
+    voice: Annotated[str, Field(min_length=1, max_length=64)] = "alloy"
+
+
 class Scaling(SpecModel):
     min_replicas: Annotated[int, Field(ge=1, le=1000)] = 2
     max_replicas: Annotated[int, Field(ge=1, le=1000)] = 10
@@ -228,6 +251,8 @@ class ChatBotSpec(SpecModel):
     plugins: Annotated[list[PluginSpec], Field(max_length=64)] = Field(default_factory=list)
     session: Session = Session()
     rate_limit: RateLimit = RateLimit()
+    media: Media = Media()
+    speech: Speech = Speech()
     scaling: Scaling = Scaling()
     resources: Resources = Resources()
     redis: Redis | None = None
@@ -286,11 +311,44 @@ class Credentials(SpecModel):
     secret_ref: SecretRef | None = None
 
 
+ChatOrUserId = Annotated[str, Field(min_length=1, max_length=256)]
+IdList = Annotated[list[ChatOrUserId], Field(max_length=256)]
+
+
+class GroupPolicy(SpecModel):
+    """When the bot speaks in a group chat (private chats are always answered, deny lists aside)."""
+
+    reply: Literal["mention", "always", "never"] = "mention"
+    # A group message starting with one of these counts as addressed; the word is stripped.
+    wake_words: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=64, pattern=r"\S")]], Field(max_length=32)
+    ] = Field(default_factory=list)
+    allow_chats: IdList = Field(default_factory=list)  # empty = every chat
+    deny_chats: IdList = Field(default_factory=list)
+    allow_users: IdList = Field(default_factory=list)  # empty = every user
+    deny_users: IdList = Field(default_factory=list)
+    shared_session: bool = False  # one context per group instead of one per member
+
+    @model_validator(mode="after")
+    def _lists_agree(self) -> "GroupPolicy":
+        if self.reply == "never" and self.wake_words:
+            raise ValueError("wakeWords have no effect with reply: never")
+        for allowed, denied, what in (
+            (self.allow_chats, self.deny_chats, "chat"),
+            (self.allow_users, self.deny_users, "user"),
+        ):
+            both = sorted(set(allowed) & set(denied))
+            if both:
+                raise ValueError(f"a {what} cannot be both allowed and denied: {', '.join(both[:3])}")
+        return self
+
+
 class PlatformBindingSpec(SpecModel):
     bot_ref: BotRef
     platform: platforms.PlatformName
     credentials: Credentials = Credentials()
     settings: dict[str, Any] = Field(default_factory=dict)
+    group: GroupPolicy = GroupPolicy()
 
     @field_validator("settings")
     @classmethod

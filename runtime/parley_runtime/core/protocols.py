@@ -2,12 +2,12 @@
 against them); implementations live in outer layers."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from parley_runtime.core.chat import ChatMessage, ChatRequest, ChatResponse, StreamChunk, ToolCall, ToolSpec
-from parley_runtime.core.messages import InboundMessage, OutboundMessage, Track
+from parley_runtime.core.messages import Attachment, InboundMessage, OutboundMessage, Track
 
 
 class ChatModel(Protocol):
@@ -105,6 +105,16 @@ class PlatformAdapter(Protocol):
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult: ...
 
     async def send(self, message: OutboundMessage) -> None: ...
+
+
+@runtime_checkable
+class MediaSource(Protocol):
+    """An adapter whose platform sends pictures, voice or files: it fetches their bytes on demand."""
+
+    async def fetch_media(self, message: InboundMessage, attachment: Attachment, max_bytes: int) -> bytes:
+        """The attachment's bytes, at most `max_bytes`; raises `core.media.MediaTooLarge` past that and
+        `core.media.MediaUnavailable` when the platform will not hand them over."""
+        ...
 
 
 class LongConnectionAdapter(PlatformAdapter, Protocol):

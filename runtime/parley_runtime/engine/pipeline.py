@@ -127,7 +127,7 @@ class Pipeline:
             system = (system + f"\nAnswer in the user's language; default {persona.language}.").strip()
         messages = [ChatMessage(role="system", content=system)] if system else []
         messages += history
-        messages.append(ChatMessage(role="user", content=message.text, images=message.images))
+        messages.append(ChatMessage(role="user", content=message.text, images=()))
         offered = tuple(self.plugins.tool_specs()) if self.offer_tools else ()
         return ChatRequest(messages=tuple(messages), tools=offered)
 
@@ -136,7 +136,7 @@ class Pipeline:
         text = await self.plugins.after_reply(message, text)
         session = self.spec.session
         turn = [
-            ChatMessage(role="user", content=message.text, images=message.images),
+            ChatMessage(role="user", content=message.text, images=()),
             ChatMessage(role="assistant", content=text),
         ]
         await self.sessions.append(

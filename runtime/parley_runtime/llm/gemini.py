@@ -14,8 +14,9 @@ import httpx
 
 from parley_runtime.config import presets
 from parley_runtime.config.models import ModelRoute
+from parley_runtime.core import media
 from parley_runtime.core.chat import ChatMessage, ChatRequest, ChatResponse, StreamChunk, ToolCall, Usage
-from parley_runtime.llm import errors, media, provider_base
+from parley_runtime.llm import errors, provider_base
 
 __all__ = ["GeminiProvider", "StreamAssembler", "build_payload", "parse_response"]
 

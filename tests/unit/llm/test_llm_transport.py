@@ -6,7 +6,8 @@ import time
 import httpx
 import pytest
 
-from parley_runtime.llm import errors, media, transport
+from parley_runtime.core import media
+from parley_runtime.llm import errors, transport
 
 
 def response(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> httpx.Response:

@@ -38,7 +38,7 @@ def test_every_rule_in_the_crds_is_covered_below() -> None:
         for node in _walk(_schema(kind))
         for v in node.get("x-kubernetes-validations", [])
     ]
-    assert len(rules) == 9
+    assert len(rules) == 12
 
 
 def _walk(node: dict[str, Any]) -> list[dict[str, Any]]:
@@ -123,6 +123,21 @@ BAD: dict[str, tuple[dict[str, Any], str, str]] = {
         "spec.credentials",
         "needs credentials.secretRef",
     ),
+    "wake words with reply never": (
+        binding_doc(group={"reply": "never", "wakeWords": ["/ask"]}),
+        "spec.group.wakeWords",
+        "no effect with reply: never",
+    ),
+    "chat both allowed and denied": (
+        binding_doc(group={"allowChats": ["c1", "c2"], "denyChats": ["c2"]}),
+        "spec.group.denyChats",
+        "both allowed and denied",
+    ),
+    "user both allowed and denied": (
+        binding_doc(group={"allowUsers": ["u1"], "denyUsers": ["u1"]}),
+        "spec.group.denyUsers",
+        "both allowed and denied",
+    ),
 }
 
 
@@ -139,6 +154,18 @@ GOOD = {
     "minimal": chatbot_doc(),
     "canary": chatbot_doc(canary=CANARY),
     "http binding without credentials": binding_doc(platform="http", secret=None),
+    "group policy with every field": binding_doc(
+        group={
+            "reply": "mention",
+            "wakeWords": ["/ask", "bot,"],
+            "allowChats": ["c1"],
+            "denyChats": ["c2"],
+            "allowUsers": ["u1"],
+            "denyUsers": ["u2"],
+            "sharedSession": True,
+        }
+    ),
+    "group reply never without wake words": binding_doc(group={"reply": "never"}),
     "anthropic with key": chatbot_doc(
         models={"routes": [_route(provider="anthropic", apiKey={"secretKeyRef": {"name": "k", "key": "a"}})]}
     ),

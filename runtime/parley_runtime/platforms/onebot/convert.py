@@ -7,7 +7,8 @@ make the message `mentioned`; other mentions stay as "@<qq>"; image URLs go to `
 import re
 from typing import Any
 
-from parley_runtime.core.messages import InboundMessage
+from parley_runtime.core.media import guess_mime
+from parley_runtime.core.messages import Attachment, InboundMessage
 from parley_runtime.platforms.base import Origin
 from parley_runtime.platforms.onebot import cqcode
 
@@ -26,9 +27,9 @@ def _id(value: Any) -> str | None:
     return None
 
 
-def _render(segments: list[cqcode.Segment], self_id: str) -> tuple[str, bool, tuple[str, ...]]:
+def _render(segments: list[cqcode.Segment], self_id: str) -> tuple[str, bool, tuple[Attachment, ...]]:
     parts: list[str] = []
-    images: list[str] = []
+    images: list[Attachment] = []
     mentioned = False
     for kind, data in segments:
         if kind == "text":
@@ -39,7 +40,7 @@ def _render(segments: list[cqcode.Segment], self_id: str) -> tuple[str, bool, tu
             elif data.get("qq"):
                 parts.append(f"@{data['qq']}")
         elif kind == "image" and data.get("url", "").startswith(("http://", "https://")):
-            images.append(data["url"])
+            images.append(Attachment(kind="image", mime_type=guess_mime(data["url"]), url=data["url"]))
     text = re.sub(r"[ \t]{2,}", " ", "".join(parts)).strip()
     return text, mentioned, tuple(images)
 
@@ -82,7 +83,7 @@ def event_to_inbound(event: dict[str, Any], origin: Origin) -> InboundMessage | 
         text=text,
         is_group=is_group,
         mentioned=at_self or not is_group,
-        images=images,
+        attachments=images,
         user_name=name if isinstance(name, str) and name else None,
         reply_context=context,
     )

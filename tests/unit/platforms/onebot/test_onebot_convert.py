@@ -51,7 +51,10 @@ def test_group_segments_other_mention_and_image() -> None:
     message = load("group_segments_other_at.json")
     assert message is not None and not message.mentioned
     assert message.text == "@23456789 你看下这个"
-    assert message.images == ("https://multimedia.nt.qq.com.cn/download?appid=1407&fileid=abc",)
+    assert [a.url for a in message.attachments] == [
+        "https://multimedia.nt.qq.com.cn/download?appid=1407&fileid=abc"
+    ]
+    assert message.attachments[0].kind == "image"
     assert message.user_name == "Kai"
 
 

@@ -1,0 +1,52 @@
+"""Downloading an inbound attachment with a hard cap on its size (I/O at the edge, one place).
+
+Every adapter's `fetch_media` ends here once it knows the URL (and headers) its platform serves the
+bytes at: the declared Content-Length is checked before reading, the body is counted while reading,
+and nothing of it reaches a log line or an exception.
+"""
+
+from collections.abc import Mapping
+
+import httpx
+
+from parley_runtime.core.media import MediaTooLarge, MediaUnavailable
+from parley_runtime.core.messages import Attachment
+
+__all__ = ["check_declared_size", "download"]
+
+_CHUNK = 64 * 1024
+
+
+def check_declared_size(attachment: Attachment, max_bytes: int) -> None:
+    """Refuse before any download when the platform already said the attachment is too large."""
+    if attachment.size is not None and attachment.size > max_bytes:
+        raise MediaTooLarge(attachment.kind, max_bytes, attachment.size)
+
+
+async def download(
+    http: httpx.AsyncClient,
+    attachment: Attachment,
+    url: str,
+    *,
+    max_bytes: int,
+    headers: Mapping[str, str] | None = None,
+    params: Mapping[str, str] | None = None,
+) -> bytes:
+    """The body at `url`, at most `max_bytes` of it; MediaTooLarge past that, MediaUnavailable when the
+    platform does not answer 2xx or the connection fails."""
+    check_declared_size(attachment, max_bytes)
+    try:
+        async with http.stream("GET", url, headers=headers, params=params) as response:
+            if not response.is_success:
+                raise MediaUnavailable(attachment.kind, f"HTTP {response.status_code}")
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise MediaTooLarge(attachment.kind, max_bytes, int(declared))
+            body = bytearray()
+            async for chunk in response.aiter_bytes(_CHUNK):
+                body += chunk
+                if len(body) > max_bytes:
+                    raise MediaTooLarge(attachment.kind, max_bytes)
+            return bytes(body)
+    except httpx.HTTPError as exc:
+        raise MediaUnavailable(attachment.kind, type(exc).__name__) from None
