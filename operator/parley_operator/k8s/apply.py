@@ -1,7 +1,8 @@
 """The one module that writes: carry out a `policies.children.Plan`, and patch status.
 
-Create when absent, JSON merge patch of only our fields when they drifted, delete what is no longer
-rendered. KMock (and older clusters) do not speak server-side apply, so this is create + merge patch:
+Create when absent, a three-way JSON merge patch (`policies.children`) when our fields drifted or git
+dropped some, delete what is no longer rendered. KMock (and older clusters) do not speak server-side
+apply, so this is create + merge patch:
 a create that loses a race (409) turns into a patch, a patch whose object vanished (404) into a create.
 The operator-generated token is written on create only and never patched: once the Secret exists,
 its data is never touched again.
@@ -67,7 +68,7 @@ async def _create(client: KubeClient, action: Create, applied: Applied, token: C
         live = await client.get(action.ref)
         if live is None:
             raise
-        patch = children.merge_patch(live, action.body)
+        patch = children.three_way_patch(live, action.body, children.last_applied(live))
         if patch is not None:
             await _patch(client, Patch(action.ref, patch), applied)
         return

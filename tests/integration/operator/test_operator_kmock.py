@@ -134,6 +134,55 @@ def test_edited_hpa_is_repaired(cluster: Cluster, helpdesk: dict[str, Any]) -> N
     )
 
 
+def test_what_git_drops_leaves_the_live_object_and_what_others_wrote_stays(
+    cluster: Cluster, operator: dict[str, Any]
+) -> None:
+    limits = {"limits": {"cpu": "1", "memory": "512Mi"}, "requests": {"cpu": "100m"}}
+    cluster.create("chatbots", chatbot("tidy", resources=limits))
+
+    def container() -> dict[str, Any] | None:
+        dep = cluster.deployment("tidy")
+        return dep["spec"]["template"]["spec"]["containers"][0] if dep else None
+
+    wait_for(lambda: (c := container()) and c.get("resources", {}).get("limits", {}).get("memory"), "limits")
+    # Others write to the Deployment: an HPA scales it, a tool annotates it, a webhook adds a sidecar.
+    dep = cluster.deployment("tidy")
+    assert dep is not None
+    pod = dep["spec"]["template"]["spec"]
+    cluster.apps.patch_namespaced_deployment(
+        "tidy",
+        NAMESPACE,
+        {
+            "metadata": {"annotations": {"example.com/owner": "team-support"}},
+            "spec": {
+                "replicas": 5,
+                "template": {
+                    "spec": {"containers": [*pod["containers"], {"name": "proxy", "image": "envoy:1"}]}
+                },
+            },
+        },
+    )
+    cluster.patch("chatbots", "tidy", {"spec": {"resources": {"limits": {"memory": None}}}})
+    wait_for(lambda: (c := container()) and "memory" not in c["resources"]["limits"], "memory limit gone")
+    after = cluster.deployment("tidy")
+    assert after is not None
+    assert after["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"] == {"cpu": "1"}
+    assert after["metadata"]["annotations"]["example.com/owner"] == "team-support"
+    assert after["spec"]["replicas"] == 5
+    assert [c["name"] for c in after["spec"]["template"]["spec"]["containers"]][-1] == "proxy"
+    # A hand edit of a field we own is put back.
+    cluster.apps.patch_namespaced_deployment(
+        "tidy", NAMESPACE, {"metadata": {"labels": {"app.kubernetes.io/version": "hacked"}}}
+    )
+    wait_for(
+        lambda: (
+            (d := cluster.deployment("tidy"))
+            and d["metadata"]["labels"]["app.kubernetes.io/version"] == "1.4.0"
+        ),
+        "the version label restored",
+    )
+
+
 def test_replicas_come_from_deployment_status(cluster: Cluster, helpdesk: dict[str, Any]) -> None:
     # KMock runs no controllers: play the Deployment controller by writing status ourselves.
     for name in ("helpdesk", "helpdesk-gateway"):

@@ -7,7 +7,7 @@ import pytest
 
 from parley_operator import decide
 from parley_operator.observed import Observed, Ref
-from parley_operator.policies import parse, status
+from parley_operator.policies import children, parse, status
 from unit.operator.operator_factories import CANARY, binding_doc, chatbot_doc
 
 NS = "bots"
@@ -71,7 +71,7 @@ def test_a_fresh_bot_creates_everything_it_renders_and_reads_ready() -> None:
 
 def test_observed_drift_patches_only_what_drifted() -> None:
     desired, _ = round_(bot_body())
-    live = {Ref.of(o): as_served(dict(o)) for o in desired.objects}
+    live = {Ref.of(o): as_served(children.recorded(o)) for o in desired.objects}
     engine = live[ENGINE]
     assert engine is not None
     engine["spec"]["template"]["spec"]["containers"][0]["image"] = "someone/else:1"
@@ -89,7 +89,7 @@ def test_no_drift_writes_nothing() -> None:
     desired, first = round_(bot_body())
     assert first.status.patch is not None
     written = {"status": dict(first.status.patch["status"])}
-    live = {Ref.of(o): as_served(dict(o)) for o in desired.objects}
+    live = {Ref.of(o): as_served(children.recorded(o)) for o in desired.objects}
 
     _, plan = round_(bot_body(written["status"]), live=live)
     assert plan.objects.empty
