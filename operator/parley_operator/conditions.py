@@ -11,6 +11,7 @@ from typing import Any, Literal
 READY = "Ready"
 RECONCILING = "Reconciling"
 STALLED = "Stalled"
+PAUSED = "ReconciliationPaused"  # only present while `parley.dev/paused: "true"` holds the bot
 
 Status = Literal["True", "False", "Unknown"]
 

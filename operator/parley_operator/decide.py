@@ -84,6 +84,54 @@ class Plan:
     canary: canary_policy.Decision | None = None  # for the weight gauge and the Events
 
 
+PAUSED_ANNOTATION = "parley.dev/paused"
+
+
+def paused(body: Mapping[str, Any]) -> bool:
+    """A person (or a pipeline) asked the operator to keep its hands off this bot for now."""
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    return str(annotations.get(PAUSED_ANNOTATION, "")).strip().lower() == "true"
+
+
+def unanswered_ask(body: Mapping[str, Any]) -> bool:
+    """An annotation asks for something the status does not show done yet: a pause or a resume,
+    a promotion or an abort of the gray release."""
+    status_ = body.get("status") or {}
+    shows_paused = conditions.find(status_.get("conditions"), conditions.PAUSED) is not None
+    if paused(body) != shows_paused:
+        return True
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    return any(k in annotations for k in (canary_policy.PROMOTE_ANNOTATION, canary_policy.ABORT_ANNOTATION))
+
+
+def decide_paused(view: BotView, now: str) -> Plan:
+    """A paused bot's round: no object, annotation or binding is written; its status keeps every
+    condition as it was and adds `ReconciliationPaused=True` (dropped again on resume)."""
+    bot = bot_ref(view.namespace, view.name)
+    previous = [c for c in view.status.get("conditions") or () if isinstance(c, Mapping)]
+    kept = [
+        conditions.Condition(
+            str(c.get("type")),
+            c.get("status", "Unknown"),
+            str(c.get("reason", "")),
+            str(c.get("message", "")),
+        )
+        for c in previous
+        if c.get("type") != conditions.PAUSED
+    ]
+    note = f"annotation {PAUSED_ANNOTATION}: nothing is written until it is removed"
+    wanted = [*kept, conditions.Condition(conditions.PAUSED, "True", "Paused", note)]
+    new = {"conditions": conditions.merge(previous, wanted, now=now, generation=view.generation)}
+    ready = conditions.find(previous, conditions.READY) or {}
+    change = StatusChange(
+        status.status_patch(view.status, new, ("conditions",)),
+        ready.get("status") == "True",
+        "Paused",
+        note,
+    )
+    return Plan(bot, children.Plan(), (), change, lambda _error: change)
+
+
 # What to read: pure answers the gather step asks before it reads.
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import kopf
 
+from parley_operator import decide
 from parley_operator.handlers.context import BINDINGS_INDEX, OperatorContext, bindings_of, report
 from parley_operator.k8s import errors
 from parley_operator.policies import canary
@@ -59,6 +60,19 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
 
         return tick
 
+    async def annotation_event(**kwargs: Any) -> None:
+        """Kopf leaves annotations under its own prefix (`parley.dev/…`) out of the diffs that fire
+        update handlers, so the asks written there (`paused`, `promote`, `abort`) are read from every
+        watch event instead; a reconcile runs only when one is not answered yet."""
+        if kwargs.get("type") in (None, "DELETED"):
+            return
+        body = kwargs["body"]
+        if not decide.unanswered_ask(body):
+            return
+        namespace, name = str(kwargs["namespace"]), str(kwargs["name"])
+        index = kwargs.get(BINDINGS_INDEX)
+        ctx.reconciler.nudge(namespace, name, lambda: bindings_of(index, namespace, name), report)
+
     def in_gray_release(spec: Any, status: Any, **_: Any) -> bool:
         return canary.needs_ticks(spec or {}, status or {})
 
@@ -69,6 +83,7 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
     kopf.on.create(g, v, p, id="reconcile", registry=registry)(reconcile_chatbot)
     kopf.on.update(g, v, p, id="reconcile", registry=registry)(reconcile_chatbot)
     kopf.on.resume(g, v, p, id="reconcile", registry=registry)(reconcile_chatbot)
+    kopf.on.event(g, v, p, id="asks", registry=registry)(annotation_event)
     kopf.timer(
         g, v, p, id="resync", interval=ctx.timer_interval, initial_delay=first_resync, registry=registry
     )(timer_reconcile(retry_delay=30))

@@ -184,6 +184,8 @@ class Reconciler:
         body = await gather.read_bot(client, namespace, name)
         if body is None or (body.get("metadata") or {}).get("deletionTimestamp"):
             return Outcome(found=False, body=body)
+        if decide.paused(body):  # read nothing more, write nothing but the condition that says so
+            return await self._act(client, body, decide.decide_paused(parse.bot_view(body, namespace), now))
         observed, desired = await self._gather(client, body, namespace, binding_bodies, now)
         plan = decide.decide(observed, desired, now)
         return await self._act(client, body, plan)
