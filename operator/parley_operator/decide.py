@@ -160,8 +160,10 @@ def desire(
     now: str,
     *,
     image: str | None = None,
+    digests: Mapping[str, str] | None = None,
 ) -> Desired:
-    """`sample`: the engines' metrics, read because `due_analysis` said a window was due."""
+    """`sample`: the engines' metrics, read because `due_analysis` said a window was due; `digests`:
+    the data hashes of the Secrets read, which roll the pods that mount one when it rotates."""
     bot = view.bot
     if bot is None:
         return Desired()
@@ -177,6 +179,7 @@ def desire(
             canary_weight=decision.weight,
             owner=render.OwnerRef.of(bot),
             stable_version=decision.stable_version,
+            secret_digests=digests,
         )
     except render.RenderError as e:
         return Desired(decision, readiness, problem=str(e))

@@ -8,7 +8,7 @@ handler into the registry the runner passes to kopf.
 
 import kopf
 
-from parley_operator.handlers import binding, chatbot, children, login
+from parley_operator.handlers import binding, chatbot, children, login, secrets
 from parley_operator.handlers.context import OperatorContext
 
 __all__ = ["OperatorContext", "register"]
@@ -19,3 +19,4 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
     binding.register(registry, ctx)
     chatbot.register(registry, ctx)
     children.register(registry, ctx)
+    secrets.register(registry, ctx)

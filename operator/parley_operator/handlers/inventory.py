@@ -6,7 +6,7 @@ is removed) are found here and deleted, without listing every namespace on every
 must not trigger another reconcile, while anyone else's edit or delete must (drift repair).
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,3 +81,32 @@ class Inventory:
 
     def forget(self, namespace: str, bot: str) -> None:
         self._owned.pop((namespace, bot), None)
+
+
+class SecretUsers:
+    """Which ChatBots referenced which Secret in their last reconcile: a Secret's watch event (a
+    rotation, a Secret that appears or goes) reconciles exactly those bots."""
+
+    def __init__(self) -> None:
+        self._bots: dict[tuple[str, str], set[str]] = {}
+        self._secrets: dict[BotKey, frozenset[str]] = {}
+
+    def note(self, namespace: str, bot: str, secrets: Iterable[str]) -> None:
+        now = frozenset(secrets)
+        before = self._secrets.get((namespace, bot), frozenset())
+        for name in before - now:
+            users = self._bots.get((namespace, name))
+            if users is not None:
+                users.discard(bot)
+                if not users:
+                    del self._bots[(namespace, name)]
+        for name in now - before:
+            self._bots.setdefault((namespace, name), set()).add(bot)
+        self._secrets[(namespace, bot)] = now
+
+    def forget(self, namespace: str, bot: str) -> None:
+        self.note(namespace, bot, ())
+        self._secrets.pop((namespace, bot), None)
+
+    def bots(self, namespace: str, secret: str) -> list[str]:
+        return sorted(self._bots.get((namespace, secret), ()))

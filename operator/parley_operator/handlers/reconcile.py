@@ -19,7 +19,7 @@ from typing import Any, Literal, overload
 import httpx
 
 from parley_operator import conditions, decide
-from parley_operator.handlers.inventory import BotKey, Inventory
+from parley_operator.handlers.inventory import BotKey, Inventory, SecretUsers
 from parley_operator.k8s import apply, errors, gather, metrics_source
 from parley_operator.k8s.client import KubeClient
 from parley_operator.metrics import OperatorMetrics
@@ -75,6 +75,7 @@ class Reconciler:
         self._client = client
         self._metrics = metrics
         self.inventory = inventory
+        self.secret_users = SecretUsers()
         self._image = image
         self._concurrency = concurrency
         self._now = now
@@ -137,6 +138,7 @@ class Reconciler:
             if not result.found:
                 self._locks.pop((namespace, name), None)
                 self.inventory.forget(namespace, name)
+                self.secret_users.forget(namespace, name)
                 self._metrics.set_canary_weight(namespace, name, None)
             return result
 
@@ -206,8 +208,10 @@ class Reconciler:
         if view.bot is None:  # nothing more is worth reading until the spec parses
             return Observed(view, bindings), decide.Desired()
         sample = await self._sample(client, view, now)
-        keys = await gather.read_secret_keys(client, namespace, decide.secret_names(view, bindings))
-        desired = decide.desire(view, bindings, keys, sample, now, image=self._image)
+        secret_names = decide.secret_names(view, bindings)
+        self.secret_users.note(namespace, view.name, secret_names)
+        keys, digests = await gather.read_secrets(client, namespace, secret_names)
+        desired = decide.desire(view, bindings, keys, sample, now, image=self._image, digests=digests)
         if not desired.renders:
             return Observed(view, bindings, keys), desired
         live, stale = await self._children(client, view, desired.refs)

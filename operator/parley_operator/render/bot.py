@@ -1,7 +1,7 @@
 """`render_bot`: every object for one ChatBot, sorted by kind then name."""
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from parley_operator.render import autoscaling, config, deployments, pods, rbac, services, volumes
@@ -31,6 +31,7 @@ def render_bot(
     canary_weight: int = 0,
     owner: OwnerRef | None = None,
     stable_version: str | None = None,
+    secret_digests: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The objects that run `bot`; bindings of other bots are ignored.
 
@@ -53,10 +54,16 @@ def render_bot(
     # The gateway neither calls models nor answers the chat API: no model keys, no API token.
     gateway_secrets = sorted({*volumes.gateway_secret_names(bot, mine), names.internal_secret})
     checksum = config.checksum(config_data, engine_secrets)
+    digests = secret_digests or {}
+    # The internal Secret is left out: it is written once, and its first appearance must not roll pods.
+    rotated = {
+        role: config.secrets_checksum(digests, [s for s in secrets if s != names.internal_secret])
+        for role, secrets in (("gateway", gateway_secrets), ("engine", engine_secrets))
+    }
 
     def pod(role: pods.Role, track: pods.Track | None, version: str) -> pods.PodInput:
         secrets = gateway_secrets if role == "gateway" else engine_secrets
-        return pods.PodInput(role, track, f"{repo}:{version}", version, checksum, secrets)
+        return pods.PodInput(role, track, f"{repo}:{version}", version, checksum, secrets, rotated[role])
 
     workloads = [
         (names.gateway, pod("gateway", None, stable)),

@@ -7,7 +7,7 @@ the config checksum and does not restart pods that have no use for them.
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from parley_operator.render import yamltext
@@ -91,6 +91,13 @@ def internal_secret(ctx: Context) -> dict[str, Any]:
         "metadata": ctx.metadata(ctx.names.internal_secret, "credentials"),
         "type": "Opaque",
     }
+
+
+def secrets_checksum(digests: Mapping[str, str], secret_names: Sequence[str]) -> str:
+    """sha256 over the data hashes (`k8s.gather.secret_digest`, never the data) of `secret_names`; a
+    Secret not read (or absent) counts as empty, so the value changes when it appears or rotates."""
+    blob = json.dumps([[name, digests.get(name, "")] for name in sorted(secret_names)])
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def checksum(data: dict[str, str], secret_names: Sequence[str]) -> str:

@@ -11,6 +11,7 @@ PART_OF = "parley"
 APP_NAME = "parley"
 TRACK_LABEL = "parley.dev/track"
 CHECKSUM_ANNOTATION = "parley.dev/config-checksum"
+SECRETS_CHECKSUM_ANNOTATION = "parley.dev/secrets-checksum"
 
 _LABEL_VALUE_MAX = 63
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from parley_operator.render import security, volumes
 from parley_operator.render.config import CONFIG_KEY, INTERNAL_TOKEN_KEY, ROUTES_KEY
-from parley_operator.render.meta import CHECKSUM_ANNOTATION, Context, labels
+from parley_operator.render.meta import CHECKSUM_ANNOTATION, SECRETS_CHECKSUM_ANNOTATION, Context, labels
 from parley_runtime.config.models import ChatBotSpec
 
 HTTP_PORT = 8080
@@ -27,6 +27,8 @@ class PodInput:
     version: str
     checksum: str
     secret_names: Sequence[str]  # user Secrets plus the internal one, sorted
+    # A hash over the data hashes of the user Secrets this pod mounts: a rotation rolls these pods only.
+    secrets_checksum: str = ""
 
 
 def resources(spec: ChatBotSpec) -> dict[str, Any]:
@@ -99,6 +101,7 @@ def pod_template(ctx: Context, spec: ChatBotSpec, pod: PodInput, match: dict[str
             "labels": template_labels,
             "annotations": {
                 CHECKSUM_ANNOTATION: pod.checksum,
+                SECRETS_CHECKSUM_ANNOTATION: pod.secrets_checksum,
                 "kubectl.kubernetes.io/default-container": CONTAINER,
             },
         },

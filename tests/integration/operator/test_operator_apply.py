@@ -112,7 +112,7 @@ async def test_removing_the_canary_deletes_only_the_canary_objects(client: KubeC
     assert await client.get(Ref("apps/v1", "Deployment", NS, "gray")) is not None
 
 
-async def test_secret_keys_only(client: KubeClient) -> None:
+async def test_secrets_are_read_as_key_names_and_a_digest_only(client: KubeClient) -> None:
     await client.create(
         {
             "apiVersion": "v1",
@@ -121,8 +121,12 @@ async def test_secret_keys_only(client: KubeClient) -> None:
             "data": {"a": "eA=="},
         }
     )
-    keys = await gather.read_secret_keys(client, NS, ["creds", "absent"])
+    keys, digests = await gather.read_secrets(client, NS, ["creds", "absent"])
     assert keys == {"creds": frozenset({"a"}), "absent": None}
+    assert set(digests) == {"creds"} and len(digests["creds"]) == 64 and "eA==" not in digests["creds"]
+    await client.patch(Ref("v1", "Secret", NS, "creds"), {"data": {"a": "eQ=="}})
+    _, rotated = await gather.read_secrets(client, NS, ["creds"])
+    assert rotated["creds"] != digests["creds"]
 
 
 async def test_errors_are_one_line_without_bodies(client: KubeClient) -> None:

@@ -356,3 +356,37 @@ def test_a_paused_bot_is_left_alone_and_resumes_when_the_annotation_goes(
         ),
         "the pause condition gone",
     )
+
+
+def _secrets_checksum(cluster: Cluster, deployment: str) -> str | None:
+    dep = cluster.deployment(deployment)
+    if dep is None:
+        return None
+    value = dep["spec"]["template"]["metadata"]["annotations"].get("parley.dev/secrets-checksum")
+    return str(value) if value else None
+
+
+def test_a_secret_rotation_rolls_the_pods_that_mount_it_and_a_missing_one_recovers(
+    cluster: Cluster, helpdesk: dict[str, Any]
+) -> None:
+    route = {
+        "name": "main",
+        "provider": "openai-compatible",
+        "baseURL": "https://api.deepseek.com/v1",
+        "model": "deepseek-chat",
+        "apiKey": {"secretKeyRef": {"name": "rotating-llm", "key": "key"}},
+    }
+    cluster.create("chatbots", chatbot("rotor", models={"routes": [route]}))
+    cond = wait_for(lambda: cluster.condition("chatbots", "rotor", "Ready"), "rotor Ready condition")
+    assert (cond["status"], cond["reason"]) == ("False", "SecretMissing")
+    assert "rotating-llm" in cond["message"]
+    cluster.secret("rotating-llm", {"key": "sk-first"})
+    wait_for(lambda: ready(cluster, "chatbots", "rotor"), "rotor Ready once the Secret exists")
+    engine = wait_for(lambda: _secrets_checksum(cluster, "rotor"), "the engine's secrets checksum")
+    gateway = _secrets_checksum(cluster, "rotor-gateway")
+    cluster.core.patch_namespaced_secret("rotating-llm", NAMESPACE, {"stringData": {"key": "sk-second"}})
+    rolled = wait_for(
+        lambda: (c := _secrets_checksum(cluster, "rotor")) and c != engine and c, "the engine rolled"
+    )
+    assert "sk-second" not in rolled and "sk-first" not in rolled
+    assert _secrets_checksum(cluster, "rotor-gateway") == gateway  # the gateway does not mount it
