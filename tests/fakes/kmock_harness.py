@@ -300,7 +300,7 @@ class KMockThread:
 # --- the test side: the real `kubernetes` client against the emulator ---
 NAMESPACE = "bots"
 GROUP, VERSION = "parley.dev", "v1alpha1"
-DEADLINE = 20.0
+DEADLINE = 40.0  # generous: the suite runs four workers on two cores
 
 
 def free_port() -> int:

@@ -1,7 +1,7 @@
 """Watches on the objects the operator owns: drift repair and the inventory of what exists.
 
-Someone edits or deletes an owned Deployment/HPA/PDB/Service → the owning ChatBot is reconciled
-and the object restored. Our own writes come back as events too; the inventory recognises them by
+Someone edits or deletes an owned Deployment/HPA/PDB/Service/NetworkPolicy/ConfigMap → the owning
+ChatBot is reconciled and the object restored. Our own writes come back as events too; the inventory recognises them by
 resourceVersion so they do not cause a reconcile loop.
 """
 
@@ -16,6 +16,8 @@ WATCHED = (
     ("apps", "v1", "deployments"),
     ("autoscaling", "v2", "horizontalpodautoscalers"),
     ("policy", "v1", "poddisruptionbudgets"),
+    ("networking.k8s.io", "v1", "networkpolicies"),
+    ("", "v1", "configmaps"),
     ("", "v1", "services"),
 )
 

@@ -4,7 +4,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from parley_operator.render import autoscaling, config, deployments, pods, rbac, services, volumes
+from parley_operator.render import autoscaling, config, deployments, network, pods, rbac, services, volumes
 from parley_operator.render.errors import RenderError
 from parley_operator.render.meta import Context, Names, OwnerRef
 from parley_runtime.config.models import ChatBot, PlatformBinding
@@ -81,6 +81,8 @@ def render_bot(
         services.gateway_service(ctx),
         services.engine_service(ctx),
     ]
+    if spec.network_policy:
+        objects += [network.gateway_policy(ctx), network.engine_policy(ctx)]
     if spec.canary is not None:
         workloads.append((names.canary, pod("engine", "canary", spec.canary.version)))
         objects.append(services.canary_service(ctx))

@@ -254,6 +254,8 @@ class ChatBotSpec(SpecModel):
     media: Media = Media()
     speech: Speech = Speech()
     scaling: Scaling = Scaling()
+    # NetworkPolicies: engines reachable only from their gateway and the metrics scrapers.
+    network_policy: bool = True
     resources: Resources = Resources()
     redis: Redis | None = None
     api: Api = Api()

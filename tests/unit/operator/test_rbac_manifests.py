@@ -58,6 +58,7 @@ def test_operator_may_create_and_patch_everything_it_renders() -> None:
         resource = {
             "HorizontalPodAutoscaler": "horizontalpodautoscalers",
             "PodDisruptionBudget": "poddisruptionbudgets",
+            "NetworkPolicy": "networkpolicies",
         }.get(obj["kind"], obj["kind"].lower() + "s")
         for verb in ("get", "create", "patch", "delete"):
             assert _allowed(group, resource, verb), (group, resource, verb)

@@ -17,6 +17,8 @@ STABLE_OBJECTS = {
     ("Deployment", "helpdesk-gateway"),
     ("HorizontalPodAutoscaler", "helpdesk"),
     ("HorizontalPodAutoscaler", "helpdesk-gateway"),
+    ("NetworkPolicy", "helpdesk"),
+    ("NetworkPolicy", "helpdesk-gateway"),
     ("PodDisruptionBudget", "helpdesk"),
     ("PodDisruptionBudget", "helpdesk-gateway"),
     ("Role", "helpdesk-gateway"),
@@ -38,6 +40,26 @@ def test_without_canary_renders_exactly_the_stable_objects() -> None:
     objects = render_bot(make_chatbot(), [make_binding()], namespace="bots")
     assert set(by_kind_name(objects)) == STABLE_OBJECTS
     assert len(objects) == len(STABLE_OBJECTS)
+
+
+def test_network_policies_let_only_the_gateway_and_scrapers_reach_the_engines() -> None:
+    objects = by_kind_name(render_bot(make_chatbot(canary=CANARY), [make_binding()], namespace="bots"))
+    engine = objects[("NetworkPolicy", "helpdesk")]["spec"]
+    assert engine["policyTypes"] == ["Ingress"]  # egress stays open: providers and platforms are outside
+    assert engine["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "engine"
+    assert "parley.dev/track" not in engine["podSelector"]["matchLabels"]  # stable and canary engines
+    [rule] = engine["ingress"]
+    gateway_pods, scrapers = rule["from"]
+    assert gateway_pods["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "gateway"
+    assert gateway_pods["podSelector"]["matchLabels"]["app.kubernetes.io/instance"] == "helpdesk"
+    assert scrapers["namespaceSelector"]["matchExpressions"][0]["values"] == ["monitoring", "parley-system"]
+    gateway = objects[("NetworkPolicy", "helpdesk-gateway")]["spec"]
+    assert gateway["ingress"] == [{"ports": [{"protocol": "TCP", "port": 8080}]}]  # webhooks from anywhere
+
+
+def test_network_policies_can_be_turned_off() -> None:
+    objects = render_bot(make_chatbot(networkPolicy=False), [make_binding()], namespace="bots")
+    assert not [o for o in objects if o["kind"] == "NetworkPolicy"]
 
 
 def test_canary_adds_its_deployment_hpa_pdb_and_service() -> None:
