@@ -3,7 +3,9 @@
 HTTP runs on `FakeApi` (uvicorn); the Stream socket on a separate `websockets` server, both on
 127.0.0.1. Each Stream connection plays the next scripted list of frames, records every frame the
 client sends back, and then either closes (so the client must reconnect) or, for the last script,
-stays open until the client leaves.
+stays open until the client leaves. `files` holds what robot messages' downloadCodes stand for:
+`messageFiles/download` answers a `downloadUrl` on this server (like DingTalk's short-lived OSS
+link, no token needed), and a code in `chunked` is served without Content-Length.
 
     with FakeDingTalk(scripts=[[ping_frame("p-1")]]) as fake:
         ... apiBase = fake.url ...
@@ -19,14 +21,19 @@ import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
 from websockets.asyncio.server import ServerConnection, serve
 
+from fakes.served import record
 from fakes.wechat_api import FakeApi, Recorded, Reply
 
 __all__ = ["FakeDingTalk", "Recorded", "Reply", "bot_frame", "ping_frame"]
 
 OPEN_PATH = "/v1.0/gateway/connections/open"
 SESSION_PATH = "/robot/sendBySession"
+DOWNLOAD_PATH = "/v1.0/robot/messageFiles/download"
+FILES_PREFIX = "/oss/robot-files/"
 
 
 def bot_frame(message_id: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -69,6 +76,8 @@ class FakeDingTalk(FakeApi):
         self.replies: list[dict[str, Any]] = []  # frames the Stream client sent back, in order
         self.connections = 0
         self.issued_tokens: list[str] = []
+        self.files: dict[str, bytes] = {}  # downloadCode → the file's bytes
+        self.chunked: set[str] = set()  # downloadCodes served without Content-Length
         self._ws_loop = asyncio.new_event_loop()
         self._ws_ready = threading.Event()
         self._ws_stop: asyncio.Future[None] | None = None
@@ -149,7 +158,29 @@ class FakeDingTalk(FakeApi):
             token = request.headers.get("x-acs-dingtalk-access-token")
             if not self.issued_tokens or token != self.issued_tokens[-1]:
                 return Reply(401, {"code": "InvalidAuthentication", "message": "token invalid"})
+            if request.path == DOWNLOAD_PATH:
+                return self._download_url(request.json())
             return Reply(200, {"processQueryKey": "pqk-1"})
+        if request.path.startswith(FILES_PREFIX) and request.method == "GET":
+            data = self.files.get(request.path.removeprefix(FILES_PREFIX))
+            if data is None:
+                return Reply(403, b"<Error><Code>AccessDenied</Code></Error>")
+            return Reply(200, data, {"content-type": "application/octet-stream"})
         if request.path == SESSION_PATH:
             return Reply(200, {"errcode": 0, "errmsg": "ok"})
         return super().default_reply(request)
+
+    def _download_url(self, body: dict[str, Any]) -> Reply:
+        code = body.get("downloadCode")
+        if body.get("robotCode") != self.app_key or code not in self.files:
+            return Reply(400, {"code": "invalidParameter.downloadCode", "message": "downloadCode is invalid"})
+        return Reply(200, {"downloadUrl": f"{self.url}{FILES_PREFIX}{code}"})
+
+    async def _endpoint(self, request: Request) -> Response:
+        code = request.url.path.removeprefix(FILES_PREFIX)
+        if not request.url.path.startswith(FILES_PREFIX) or code not in self.chunked:
+            return await super()._endpoint(request)
+        self.requests.append(await record(request))
+        data = self.files[code]
+        pieces = [data[i : i + 16_384] for i in range(0, len(data), 16_384)]
+        return StreamingResponse(iter(pieces), media_type="application/octet-stream")

@@ -19,11 +19,18 @@ as real providers partly do), so tests can check keys never leak into our errors
 
 `route_for(srv, "main", priority=1)` builds a ModelRoute aimed at a fake; `serve_app(app)` runs
 any ASGI app the same way, for other fakes.
+
+`FakeOpenAI` also speaks: `POST /v1/audio/transcriptions` (multipart `file` + `model`, parsed with the
+standard library and recorded as `{"fields": {...}, "files": {"file": {"filename", "content_type",
+"data"}}}`) answers `{"text": srv.transcript}` (or a scripted `Reply(text=...)`), and `POST
+/v1/audio/speech` (JSON) answers `srv.speech` bytes as `audio/ogg`; scripted statuses and hangs apply.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.parser
+import email.policy
 import json
 import threading
 from collections import deque
@@ -172,10 +179,13 @@ class FakeLLMServer:
 
     async def _handle(self, request: Request) -> Response:
         raw = await request.body()
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            body: Any = _multipart(request.headers["content-type"], raw)
+        else:
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = None
         self.requests.append(
             Recorded(request.method, request.url.path, request.url.query, dict(request.headers), body)
         )
@@ -187,6 +197,9 @@ class FakeLLMServer:
             return JSONResponse(self.error_body(401, f"Incorrect API key provided: {sent_key}"), 401)
         if reply.status != 200:
             return JSONResponse(self.error_body(reply.status, "scripted failure"), reply.status)
+        special = self.other_endpoint(request, reply)
+        if special is not None:
+            return special
         text = self.text if reply.text is None else reply.text
         usage = reply.usage or self.default_usage or (10, len(_words(text)))
         if self.wants_stream(request, body):
@@ -203,6 +216,10 @@ class FakeLLMServer:
             await asyncio.sleep(0)
 
     # --- wire format (subclasses) ----------------------------------------------------------
+
+    def other_endpoint(self, request: Request, reply: Reply) -> Response | None:
+        """The answer of an endpoint other than chat (speech), or None for a chat call."""
+        return None
 
     def key_of(self, request: Request) -> str | None:
         raise NotImplementedError
@@ -221,11 +238,38 @@ class FakeLLMServer:
         raise NotImplementedError
 
 
+def _multipart(content_type: str, raw: bytes) -> dict[str, Any]:
+    """A multipart/form-data body as {"fields": {name: text}, "files": {name: {...}}}."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+    )
+    fields: dict[str, str] = {}
+    files: dict[str, dict[str, Any]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True)
+        filename = part.get_filename()
+        if filename is None:
+            fields[str(name)] = data.decode()
+        else:
+            files[str(name)] = {"filename": filename, "content_type": part.get_content_type(), "data": data}
+    return {"fields": fields, "files": files}
+
+
 class FakeOpenAI(FakeLLMServer):
-    """`POST /v1/chat/completions`, bearer key, SSE chunks ending in `data: [DONE]`."""
+    """`POST /v1/chat/completions`, bearer key, SSE chunks ending in `data: [DONE]`; speech too."""
 
     kind = "openai"
     path_prefix = "/v1"
+    transcript = "hello from the voice note"
+    speech = b"OggS\x00\x02fake-opus-bytes"
+
+    def other_endpoint(self, request: Request, reply: Reply) -> Response | None:
+        if request.url.path.endswith("/audio/transcriptions"):
+            return JSONResponse({"text": self.transcript if reply.text is None else reply.text})
+        if request.url.path.endswith("/audio/speech"):
+            return Response(self.speech, media_type="audio/ogg")
+        return None
 
     def key_of(self, request: Request) -> str | None:
         auth = request.headers.get("authorization", "")

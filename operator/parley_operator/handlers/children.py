@@ -1,8 +1,8 @@
 """Watches on the objects the operator owns: drift repair and the inventory of what exists.
 
 Someone edits or deletes an owned Deployment/HPA/PDB/Service/NetworkPolicy/ConfigMap → the owning
-ChatBot is reconciled and the object restored. Our own writes come back as events too; the inventory recognises them by
-resourceVersion so they do not cause a reconcile loop.
+ChatBot is reconciled and the object restored. Our own writes come back as events too; the inventory
+recognises them by resourceVersion so they do not cause a reconcile loop.
 """
 
 from typing import Any

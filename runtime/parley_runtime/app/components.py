@@ -21,8 +21,9 @@ import httpx
 import redis.asyncio as aioredis
 
 from parley_runtime.app.bootstrap import RuntimeConfig, redis_url
-from parley_runtime.core.messages import InboundMessage
+from parley_runtime.core.messages import Attachment, InboundMessage
 from parley_runtime.core.protocols import (
+    MediaSource,
     MessageQueue,
     Outbox,
     PlatformAdapter,
@@ -30,6 +31,7 @@ from parley_runtime.core.protocols import (
     SentLedger,
     SessionStore,
 )
+from parley_runtime.engine import media as engine_media
 from parley_runtime.engine.pipeline import Pipeline, session_key
 from parley_runtime.gateway import lease
 from parley_runtime.gateway.intake import Intake
@@ -41,6 +43,7 @@ from parley_runtime.llm.router import Router, build_router
 from parley_runtime.observability.metrics import Metrics
 from parley_runtime.platforms import registry
 from parley_runtime.platforms.base import AdapterContext
+from parley_runtime.platforms.common import media as platform_media
 from parley_runtime.plugins.api import PluginServices
 from parley_runtime.plugins.host import PluginHost
 from parley_runtime.queue import deadletter_redis, deadletter_sqlite, outbox, send_relay
@@ -182,9 +185,16 @@ def redis_stores(cfg: RuntimeConfig, client: aioredis.Redis, stack: contextlib.A
 
 
 def engine_parts(
-    cfg: RuntimeConfig, stores: Stores, http: httpx.AsyncClient, metrics: Metrics
+    cfg: RuntimeConfig,
+    stores: Stores,
+    http: httpx.AsyncClient,
+    metrics: Metrics,
+    adapters: dict[str, PlatformAdapter],
 ) -> tuple[Router, PluginHost, Pipeline]:
-    """The model router, the plugins and the pipeline: only roles that answer messages build them."""
+    """The model router, the plugins and the pipeline: only roles that answer messages build them.
+
+    The pipeline fetches media through the adapter of the message's binding; the chat API's http(s)
+    image URLs, which no adapter received, through the shared client."""
     spec = cfg.bot.obj.spec
     router = build_router(spec.models, cfg.secrets, http, metrics)
     sessions = stores.sessions
@@ -200,6 +210,20 @@ def engine_parts(
         plugins_dir=cfg.settings.plugins_dir,
         source=cfg.bot.source,
     )
+    sources: dict[tuple[str, str], MediaSource] = {}
+    for b in cfg.bindings:
+        adapter = adapters.get(b.obj.name)
+        if isinstance(adapter, MediaSource):
+            sources[b.obj.spec.platform, b.obj.name] = adapter
+
+    private_ok = cfg.settings.media_private_urls
+
+    async def download(attachment: Attachment, url: str, max_bytes: int) -> bytes:
+        """A picture URL a caller named (chat API, HTTP binding): public addresses only."""
+        if not private_ok:
+            await platform_media.ensure_public(attachment, url)
+        return await platform_media.download(http, attachment, url, max_bytes=max_bytes)
+
     pipeline = Pipeline(
         spec,
         model=router,
@@ -208,6 +232,7 @@ def engine_parts(
         plugins=plugins,
         metrics=metrics,
         clock=time.time,
+        fetch=engine_media.fetcher(sources, download),
     )
     return router, plugins, pipeline
 
@@ -255,10 +280,10 @@ async def build(cfg: RuntimeConfig, *, metrics: Metrics | None = None) -> AsyncI
         router: Router | None = None
         plugins: PluginHost | None = None
         pipeline: Pipeline | None = None
-        if cfg.settings.role != "gateway":
-            router, plugins, pipeline = engine_parts(cfg, stores, http, metrics)
-            stack.push_async_callback(router.aclose)
         adapters = build_adapters(cfg, http, metrics, stores.ledger)
+        if cfg.settings.role != "gateway":
+            router, plugins, pipeline = engine_parts(cfg, stores, http, metrics, adapters)
+            stack.push_async_callback(router.aclose)
 
         relay: send_relay.RelayClient | None = None
         relayed: dict[str, float] = {}  # binding -> how long to wait for the gateway's answer
@@ -285,7 +310,12 @@ async def build(cfg: RuntimeConfig, *, metrics: Metrics | None = None) -> AsyncI
             dead_letters=stores.dead_letters,
             outbox=stores.outbox,
             sender=sender,
-            intake=Intake(queue=stores.queue, routes=routes, metrics=metrics),
+            intake=Intake(
+                queue=stores.queue,
+                routes=routes,
+                metrics=metrics,
+                policies={(cfg.name, b.obj.name): b.obj.spec.group for b in cfg.bindings},
+            ),
             redis=client,
             relay=relay,
             consumer_id=consumer_name(cfg),

@@ -1,10 +1,15 @@
 """`POST /api/v1/chat`: the synchronous HTTP chat API, JSON or Server-Sent Events.
 
+A message may carry `images` and `audio` (the JSON shape of `platforms.http.media`), checked against the
+bot's `spec.media` limits here (413 naming the item and both sizes); a reply's pictures or voice come
+back as base64 `attachments`. Without a `session_id`, a caller's `user_id` names its session.
+
 `parley serve` and engines answer it through their pipeline; the gateway forwards it to an engine of
 the caller's track (`chat_forward`). An engine answers with its own track, and only for requests the
 gateway forwarded when it holds an internal token.
 """
 
+import hashlib
 import hmac
 import itertools
 import json
@@ -17,7 +22,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from redis.exceptions import RedisError
 from starlette.types import Receive, Scope, Send
 
@@ -25,9 +30,13 @@ from parley_runtime.app import chat_forward, errors
 from parley_runtime.app.asgi import FastJSON, headers_of, query_of, read_body, serve
 from parley_runtime.app.components import Components
 from parley_runtime.app.state import components
+from parley_runtime.config.models import Media
+from parley_runtime.core.media import human_size
 from parley_runtime.core.messages import InboundMessage, Track
-from parley_runtime.engine.pipeline import RATE_LIMITED_TEXT, StreamEvent
+from parley_runtime.engine.pipeline import RATE_LIMITED_TEXT, Reply, StreamEvent
 from parley_runtime.limits import memory as limits_memory
+from parley_runtime.platforms.http import convert as http_convert
+from parley_runtime.platforms.http import media as http_media
 
 log = logging.getLogger("parley.chat")
 router = APIRouter()
@@ -36,7 +45,7 @@ API_PLATFORM = "api"
 PATH = "/api/v1/chat"
 
 # Ids for messages of this API: unique per process start, cheap (they name log lines; nothing
-# de-duplicates API calls). Session ids stay random: they key a conversation.
+# de-duplicates API calls). Session ids a caller does not name are random, or follow from its user_id.
 _EVENT_PREFIX = f"api-{secrets.token_hex(6)}-"
 _event_numbers = itertools.count(1)
 
@@ -44,9 +53,21 @@ _event_numbers = itertools.count(1)
 class ChatBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    message: Annotated[str, Field(min_length=1, max_length=32_000)]
+    # Media first: the message's check reads them (it may be empty when media comes with it).
+    images: http_media.Images | None = None
+    audio: http_media.AudioIn | None = None
+    message: Annotated[str, Field(max_length=32_000)]
     user_id: Annotated[str | None, Field(max_length=256)] = None
     session_id: Annotated[str | None, Field(min_length=1, max_length=128)] = None
+
+    _message = field_validator("message")(http_convert.text_or_media)
+
+
+class AnswerAttachment(BaseModel):
+    kind: str
+    mime_type: str
+    data: str | None = None  # base64
+    url: str | None = None
 
 
 class ChatAnswer(BaseModel):
@@ -54,6 +75,24 @@ class ChatAnswer(BaseModel):
     session_id: str
     model: str
     track: Track
+    attachments: list[AnswerAttachment] | None = None  # only when the reply has pictures or voice
+
+
+def user_session(user_id: str) -> str:
+    """The session a user continues when it names none: the same for every call and every replica."""
+    return "user-" + hashlib.sha256(user_id.encode()).hexdigest()[:32]
+
+
+def _answer_fields(reply: Reply, session_id: str, track: Track) -> dict[str, object]:
+    fields: dict[str, object] = {
+        "reply": reply.text,
+        "session_id": session_id,
+        "model": reply.model,
+        "track": track,
+    }
+    if reply.attachments:
+        fields["attachments"] = http_media.reply_attachments(reply.attachments)
+    return fields
 
 
 def _authorised(expected: str | None, authorization: str | None) -> bool:
@@ -95,6 +134,12 @@ def _wants_stream(query: Mapping[str, str]) -> bool:
 
 MAX_BODY_BYTES = 256 * 1024  # a 32,000-character message in JSON, with room for escapes
 
+
+def max_body_bytes(limits: Media) -> int:
+    """The text, plus the largest media the bot takes, base64-encoded: several pictures share it."""
+    return MAX_BODY_BYTES + http_media.largest_inline_bytes(limits)
+
+
 # Rate limits are per minute over a sliding window (limits/): one window after a refusal the oldest
 # counted message has left it, so a retry then is let in. Platforms get the short reply text instead.
 RETRY_AFTER_SECONDS = math.ceil(limits_memory.WINDOW_SECONDS)
@@ -107,6 +152,7 @@ _TOO_FAST = FastJSON(
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     429: {"description": "Over the rate limit; `Retry-After` says when to retry"},
+    413: {"description": "The body, or an image or audio in it, is over the bot's media limits"},
     503: {"description": "Overloaded (with `Retry-After`), starting or stopping, or a dependency is down"},
 }
 
@@ -141,7 +187,16 @@ async def answer(comps: Components, raw: bytes, headers: Mapping[str, str], *, s
         )
     if x_parley_track not in (None, "stable", "canary"):
         return FastJSON({"error": "X-Parley-Track must be stable or canary"}, status_code=400)
-    session_id = body.session_id or secrets.token_hex(16)
+    if (body.images or body.audio) and (
+        too_large := http_media.oversized(body.images, body.audio, cfg.bot.obj.spec.media)
+    ):
+        return FastJSON({"error": too_large}, status_code=413)
+    if body.session_id:
+        session_id = body.session_id
+    elif body.user_id:  # the same user continues the same conversation
+        session_id = user_session(body.user_id)
+    else:
+        session_id = secrets.token_hex(16)
     user_id = body.user_id or session_id
     track: Track
     if cfg.settings.role == "engine":
@@ -165,6 +220,7 @@ async def answer(comps: Components, raw: bytes, headers: Mapping[str, str], *, s
         chat_id=session_id,
         user_id=user_id,
         text=body.message,
+        attachments=http_media.attachments(body.images, body.audio) if body.images or body.audio else (),
         received_at=time.time(),
         track=track,
     )
@@ -172,7 +228,7 @@ async def answer(comps: Components, raw: bytes, headers: Mapping[str, str], *, s
         reply = await pipeline.handle(message)
         if reply.outcome == "rate_limited":
             return _TOO_FAST
-        return FastJSON({"reply": reply.text, "session_id": session_id, "model": reply.model, "track": track})
+        return FastJSON(_answer_fields(reply, session_id, track))
     # The status goes out with the first event: the rate limit is decided before it, so a refusal is a
     # 429 rather than a 200 stream carrying the "too fast" text; a dependency lost before it is a 503.
     stream_events = pipeline.stream(message)
@@ -183,10 +239,7 @@ async def answer(comps: Components, raw: bytes, headers: Mapping[str, str], *, s
 
     def encode(event: StreamEvent) -> bytes:
         if event.done and event.reply is not None:
-            final = ChatAnswer(
-                reply=event.reply.text, session_id=session_id, model=event.reply.model, track=track
-            )
-            return _sse({"done": True, **final.model_dump()}, event="done")
+            return _sse({"done": True, **_answer_fields(event.reply, session_id, track)}, event="done")
         return _sse({"delta": event.delta}) if event.delta else b""
 
     async def events() -> AsyncIterator[bytes]:
@@ -211,9 +264,10 @@ async def serve_chat(scope: Scope, receive: Receive, send: Send) -> None:
     """`POST /api/v1/chat` as a bare ASGI app, ahead of the middleware stack."""
 
     async def respond(comps: Components) -> Response:
-        raw = await read_body(receive, MAX_BODY_BYTES)
+        limit = max_body_bytes(comps.cfg.bot.obj.spec.media)
+        raw = await read_body(receive, limit)
         if raw is None:
-            return FastJSON({"error": "body too large"}, status_code=413)
+            return FastJSON({"error": f"body too large: the limit is {human_size(limit)}"}, status_code=413)
         try:
             return await answer(comps, raw, headers_of(scope), stream=_wants_stream(query_of(scope)))
         except (RedisError, OSError) as exc:  # sessions or limits out of reach: the caller may retry

@@ -30,6 +30,9 @@ class RuntimeSettings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
     hot_reload_plugins: bool = True
+    # Picture URLs callers of the chat API (or an HTTP binding) name are fetched only from public
+    # addresses, never loopback, private, link-local or metadata ones (SSRF); true for tests and labs.
+    media_private_urls: bool = False
     # Chat and webhook requests one process serves at once; past it they get 503 with Retry-After
     # instead of queueing without bound (SPEC §15 "Overload"). Far above what a healthy process sees.
     max_in_flight: Annotated[int, Field(ge=1, le=1_000_000)] = 1024

@@ -56,13 +56,14 @@ class ChatRequest(BaseModel):
     capabilities: frozenset[str] = frozenset()
 
     def required_capabilities(self) -> frozenset[str]:
-        """What a route must offer: asked-for tags plus those implied by the content."""
-        needed = set(self.capabilities)
-        if any(map(_images, self.messages)):  # every request walks its whole history: keep it in C
-            needed.add("vision")
-        if self.tools:
-            needed.add("tools")
-        return frozenset(needed)
+        """What a route must offer: asked-for tags plus `vision` when a message carries images.
+
+        Offered tools are not required: the router prefers routes tagged `tools` and otherwise sends
+        the request without them, so a vision route without tools still answers.
+        """
+        if not any(map(_images, self.messages)):  # every request walks its whole history: keep it in C
+            return self.capabilities
+        return self.capabilities | {"vision"}
 
 
 class Usage(BaseModel):

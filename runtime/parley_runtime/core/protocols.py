@@ -18,6 +18,22 @@ class ChatModel(Protocol):
     def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]: ...
 
 
+class ModelRouter(ChatModel, Protocol):
+    """The LLM router as the pipeline sees it: chat, plus speech through routes tagged `stt`/`tts`."""
+
+    def offers(self, capability: str) -> bool:
+        """Whether a configured route serves `capability` (`vision`, `tools`, `stt`, `tts`…)."""
+        ...
+
+    async def transcribe(self, audio: bytes, mime_type: str) -> str:
+        """The text spoken in `audio`; raises the LLM layer's errors like `complete`."""
+        ...
+
+    async def speak(self, text: str, voice: str) -> tuple[bytes, str]:
+        """(`text` read aloud, its MIME type); raises the LLM layer's errors like `complete`."""
+        ...
+
+
 class SessionKey(NamedTuple):
     bot: str
     platform: str
@@ -49,14 +65,26 @@ class RateLimiter(Protocol):
     async def allow(self, key: str, limit_per_minute: int) -> bool: ...
 
 
+class PluginOutput(BaseModel):
+    """What a plugin's command, matcher or tool answered when it is more than text: the text plus
+    images as attachments holding `data:` URLs (plain answers stay a `str`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str = ""
+    attachments: tuple[Attachment, ...] = ()
+
+
 class Plugins(Protocol):
     """What the pipeline needs of the plugin host."""
 
-    async def dispatch(self, message: InboundMessage) -> str | None: ...
+    async def dispatch(self, message: InboundMessage) -> str | PluginOutput | None: ...
 
     def tool_specs(self) -> list[ToolSpec]: ...
 
-    async def call_tool(self, call: ToolCall, message: InboundMessage) -> str: ...
+    async def call_tool(self, call: ToolCall, message: InboundMessage) -> str | PluginOutput:
+        """A tool's answer: its text goes back to the model, its images to the final reply."""
+        ...
 
     async def before_llm(self, message: InboundMessage, request: ChatRequest) -> ChatRequest: ...
 
@@ -115,6 +143,11 @@ class MediaSource(Protocol):
         """The attachment's bytes, at most `max_bytes`; raises `core.media.MediaTooLarge` past that and
         `core.media.MediaUnavailable` when the platform will not hand them over."""
         ...
+
+
+FetchMedia = Callable[[InboundMessage, Attachment, int], Awaitable[bytes]]
+"""The bytes of an inbound attachment, at most the given size (`MediaSource.fetch_media`'s contract):
+how the engine reaches the adapter that received a message, whatever role it runs in."""
 
 
 class LongConnectionAdapter(PlatformAdapter, Protocol):

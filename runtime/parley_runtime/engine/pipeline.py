@@ -1,4 +1,9 @@
-"""One message in, one reply out: the steps every platform and the HTTP API share."""
+"""One message in, one reply out: the steps every platform and the HTTP API share.
+
+rate limit → plugins → media (`engine.media`: only for a message with attachments) → session →
+model with tools → reply, with the images tools returned and, for a voice note when the bot says so,
+the answer read aloud.
+"""
 
 import functools
 import logging
@@ -7,18 +12,31 @@ from dataclasses import dataclass
 from typing import Literal
 
 from parley_runtime.config.models import ChatBotSpec
-from parley_runtime.core.chat import ChatMessage, ChatRequest
-from parley_runtime.core.messages import InboundMessage
-from parley_runtime.core.protocols import ChatModel, Plugins, RateLimiter, SessionKey, SessionStore
+from parley_runtime.core import media as core_media
+from parley_runtime.core.chat import ChatMessage, ChatRequest, ToolCall
+from parley_runtime.core.messages import Attachment, InboundMessage
+from parley_runtime.core.protocols import (
+    FetchMedia,
+    ModelRouter,
+    Plugins,
+    RateLimiter,
+    SessionKey,
+    SessionStore,
+)
+from parley_runtime.engine import media
 from parley_runtime.llm import tools
 from parley_runtime.observability.metrics import Metrics
+from parley_runtime.platforms.common import markdown
 
 log = logging.getLogger("parley.pipeline")
 
-ReplyOutcome = Literal["ok", "plugin", "rate_limited", "error"]
+# ok: the model answered; plugin: a command or matcher did; media_refused: an attachment over the bot's
+# limit; unsupported: no route for what the message needs (images, voice); error: anything failed.
+ReplyOutcome = Literal["ok", "plugin", "rate_limited", "error", "media_refused", "unsupported"]
 
 RATE_LIMITED_TEXT = "You are sending messages too fast. Please wait a moment and try again."
 FAILURE_TEXT = "Sorry, I could not answer that right now. Please try again later."
+MAX_SPOKEN_CHARS = 4096  # what speech endpoints take in one call; a longer answer is sent as text only
 
 
 @dataclass(frozen=True)
@@ -26,6 +44,7 @@ class Reply:
     text: str
     model: str
     outcome: ReplyOutcome
+    attachments: tuple[Attachment, ...] = ()  # images from plugins and tools, the answer as voice
 
 
 @dataclass(frozen=True)
@@ -38,7 +57,35 @@ class StreamEvent:
 
 
 def session_key(message: InboundMessage) -> SessionKey:
-    return SessionKey(message.bot, message.platform, message.chat_id, message.user_id)
+    """One context per member of a chat, or one for the whole chat when its binding shares sessions."""
+    user = "*" if message.shared_session else message.user_id
+    return SessionKey(message.bot, message.platform, message.chat_id, user)
+
+
+@dataclass(frozen=True, slots=True)
+class _WithMedia:
+    """The request for a message with attachments, and what they became (for the session and voice)."""
+
+    request: ChatRequest
+    inputs: media.Inputs
+
+
+class _ToolCalls:
+    """Runs one message's tool calls through the plugins and keeps the images they return."""
+
+    __slots__ = ("attachments", "message", "plugins")
+
+    def __init__(self, plugins: Plugins, message: InboundMessage) -> None:
+        self.plugins = plugins
+        self.message = message
+        self.attachments: tuple[Attachment, ...] = ()
+
+    async def __call__(self, call: ToolCall) -> str:
+        result = await self.plugins.call_tool(call, self.message)
+        if isinstance(result, str):
+            return result
+        self.attachments += result.attachments
+        return result.text
 
 
 class Pipeline:
@@ -46,12 +93,13 @@ class Pipeline:
         self,
         spec: ChatBotSpec,
         *,
-        model: ChatModel,
+        model: ModelRouter,
         sessions: SessionStore,
         limiter: RateLimiter,
         plugins: Plugins,
         metrics: Metrics,
         clock: Callable[[], float],
+        fetch: FetchMedia | None = None,
     ) -> None:
         self.spec = spec
         self.model = model
@@ -60,9 +108,13 @@ class Pipeline:
         self.plugins = plugins
         self.metrics = metrics
         self.clock = clock
-        # Plugin tools are offered only when a route is tagged `tools`: the router sends a request
-        # that carries tools to such routes alone, and untagged routes must keep answering.
-        self.offer_tools = any("tools" in r.capabilities for r in spec.models.routes)
+        self.media = media.MediaInputs(spec.media, model, fetch)
+        # Plugin tools are offered only when a route is tagged `tools`: the router sends them to such
+        # routes alone, and the others answer the same request without them.
+        self.offer_tools = model.offers("tools")
+        self.speaks = spec.speech.reply_with_voice and model.offers("tts")
+        if spec.speech.reply_with_voice and not self.speaks:
+            log.info("speech.replyWithVoice is on but no route is tagged tts: voice is answered with text")
         # Metric series by label values, resolved once: `labels()` takes a lock and builds a key per call.
         self._counted = functools.cache(metrics.messages.labels)
         self._timed = functools.cache(metrics.message_seconds.labels)
@@ -73,13 +125,16 @@ class Pipeline:
         asked = await self._prepare(message, key)
         if isinstance(asked, Reply):
             return self._finish(message, asked)
+        inputs = None
+        if isinstance(asked, _WithMedia):
+            inputs = asked.inputs
+            asked = asked.request
+        calls = _ToolCalls(self.plugins, message)
         try:
-            response = await tools.run_with_tools(
-                self.model, asked, lambda call: self.plugins.call_tool(call, message)
-            )
+            response = await tools.run_with_tools(self.model, asked, calls)
         except Exception as exc:  # every provider failed: the user gets an apology, not an error page
             return self._failed(message, exc, "")
-        return await self._answered(message, key, response.text, response.model)
+        return await self._answered(message, key, response.text, response.model, inputs, calls.attachments)
 
     async def stream(self, message: InboundMessage) -> AsyncIterator[StreamEvent]:
         key = session_key(message)
@@ -87,12 +142,15 @@ class Pipeline:
         if isinstance(asked, Reply):
             yield StreamEvent(done=True, reply=self._finish(message, asked))
             return
+        inputs = None
+        if isinstance(asked, _WithMedia):
+            inputs = asked.inputs
+            asked = asked.request
+        calls = _ToolCalls(self.plugins, message)
         parts: list[str] = []
         model_name = ""
         try:
-            async for chunk in tools.stream_with_tools(
-                self.model, asked, lambda call: self.plugins.call_tool(call, message)
-            ):
+            async for chunk in tools.stream_with_tools(self.model, asked, calls):
                 model_name = chunk.model or model_name
                 if chunk.delta:
                     parts.append(chunk.delta)
@@ -100,10 +158,12 @@ class Pipeline:
         except Exception as exc:  # every provider failed: the user gets an apology, not an error page
             yield StreamEvent(done=True, reply=self._failed(message, exc, model_name))
             return
-        yield StreamEvent(done=True, reply=await self._answered(message, key, "".join(parts), model_name))
+        answer = await self._answered(message, key, "".join(parts), model_name, inputs, calls.attachments)
+        yield StreamEvent(done=True, reply=answer)
 
-    async def _prepare(self, message: InboundMessage, key: SessionKey) -> Reply | ChatRequest:
-        """The request for the model, or the reply when a rate limit or a plugin answers first."""
+    async def _prepare(self, message: InboundMessage, key: SessionKey) -> Reply | ChatRequest | _WithMedia:
+        """The request for the model, or the reply when a rate limit, a plugin or the message's media
+        answers first."""
         limits = self.spec.rate_limit
         user_key = f"u:{message.bot}:{message.platform}:{message.user_id}"
         if not await self.limiter.allow(user_key, limits.per_user_per_minute):
@@ -116,29 +176,46 @@ class Pipeline:
                 return Reply(RATE_LIMITED_TEXT, "", "rate_limited")
         answer = await self.plugins.dispatch(message)
         if answer is not None:
-            return Reply(answer, "", "plugin")
+            if isinstance(answer, str):
+                return Reply(answer, "", "plugin")
+            return Reply(answer.text, "", "plugin", answer.attachments)
+        if message.attachments:
+            resolved = await self.media.resolve(message)
+            if isinstance(resolved, media.Refusal):
+                return Reply(resolved.text, "", resolved.outcome)
+            history = await self.sessions.load(key)
+            request = await self.plugins.before_llm(message, self._request(history, resolved.turn))
+            return _WithMedia(request, resolved)
         history = await self.sessions.load(key)
-        return await self.plugins.before_llm(message, self._request(history, message))
+        user = ChatMessage(role="user", content=message.text, images=())
+        return await self.plugins.before_llm(message, self._request(history, user))
 
-    def _request(self, history: Sequence[ChatMessage], message: InboundMessage) -> ChatRequest:
+    def _request(self, history: Sequence[ChatMessage], user: ChatMessage) -> ChatRequest:
         persona = self.spec.persona
         system = persona.system_prompt
         if persona.language:
             system = (system + f"\nAnswer in the user's language; default {persona.language}.").strip()
         messages = [ChatMessage(role="system", content=system)] if system else []
         messages += history
-        messages.append(ChatMessage(role="user", content=message.text, images=()))
+        messages.append(user)
         offered = tuple(self.plugins.tool_specs()) if self.offer_tools else ()
         return ChatRequest(messages=tuple(messages), tools=offered)
 
-    async def _answered(self, message: InboundMessage, key: SessionKey, text: str, model: str) -> Reply:
-        """The model's answer after `after_reply`, kept in the session as this turn."""
+    async def _answered(
+        self,
+        message: InboundMessage,
+        key: SessionKey,
+        text: str,
+        model: str,
+        inputs: media.Inputs | None,
+        attachments: tuple[Attachment, ...],
+    ) -> Reply:
+        """The model's answer after `after_reply`, kept in the session as this turn (media as markers,
+        see `engine.media`), with the tools' images and, for a voice note, its spoken form."""
         text = await self.plugins.after_reply(message, text)
         session = self.spec.session
-        turn = [
-            ChatMessage(role="user", content=message.text, images=()),
-            ChatMessage(role="assistant", content=text),
-        ]
+        user = inputs.remembered if inputs is not None else ChatMessage(role="user", content=message.text)
+        turn = [user, ChatMessage(role="assistant", content=text)]
         await self.sessions.append(
             key,
             turn,
@@ -146,7 +223,23 @@ class Pipeline:
             max_tokens=session.max_tokens,
             ttl_seconds=session.ttl_seconds,
         )
-        return self._finish(message, Reply(text, model, "ok"))
+        if inputs is not None and inputs.voice and self.speaks:
+            attachments += await self._spoken(message, text)
+        return self._finish(message, Reply(text, model, "ok", attachments))
+
+    async def _spoken(self, message: InboundMessage, text: str) -> tuple[Attachment, ...]:
+        """The answer read aloud by a `tts` route, or nothing (the text is sent either way)."""
+        plain = markdown.to_plain(text).strip()
+        if not plain or len(plain) > MAX_SPOKEN_CHARS:
+            return ()
+        try:
+            audio, mime = await self.model.speak(plain, self.spec.speech.voice)
+        except Exception as exc:  # no voice this time: the text still goes out
+            log.warning("speech failed", extra={"event_id": message.event_id, "error": type(exc).__name__})
+            return ()
+        return (
+            Attachment(kind="audio", mime_type=mime, size=len(audio), url=core_media.data_url(audio, mime)),
+        )
 
     def _failed(self, message: InboundMessage, exc: Exception, model: str) -> Reply:
         log.warning("model failed", extra={"event_id": message.event_id, "error": type(exc).__name__})

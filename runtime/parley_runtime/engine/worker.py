@@ -4,6 +4,10 @@ A delivery is acknowledged only after its reply was sent or dead-lettered, so an
 mid-message leaves it pending for another engine to re-claim. The reply is kept in the sent ledger
 before it is sent, and adapters mark each part there once sent: a re-claimed message whose reply
 exists is not answered anew, and what was sent of it is not sent again.
+
+The model writes Markdown, so its answers go out as `markdown` for the adapter to render natively;
+every other reply (plugins, refusals, apologies) is plain text. Images and voice ride along as the
+reply's attachments.
 """
 
 import asyncio
@@ -21,8 +25,13 @@ async def process(delivery: Delivery, pipeline: Pipeline, deliver: DeliverReply,
     outbound = await ledger.reply(message.key)
     if outbound is None:
         reply = await pipeline.handle(message)
-        if reply.text:
-            outbound = OutboundMessage(inbound=message, text=reply.text)
+        if reply.text or reply.attachments:
+            outbound = OutboundMessage(
+                inbound=message,
+                text=reply.text,
+                format="markdown" if reply.outcome == "ok" else "text",
+                attachments=reply.attachments,
+            )
             await ledger.keep(outbound)
     if outbound is not None:
         await deliver(outbound)

@@ -3,9 +3,14 @@
 Wire conversion is pure (`build_payload`, `parse_completion`, `StreamAssembler`, `chat_url`) so it is
 tested without a server; `OpenAICompatProvider` only adds the HTTP calls. The route's preset
 (config/presets.py) gives the default base URL, the key header and Azure's path and `api-version`.
+
+The same provider speaks for routes tagged `stt` (`POST {baseURL}/audio/transcriptions`, multipart
+`file` + `model`, answered `{"text": …}`) and `tts` (`POST {baseURL}/audio/speech`, answered with
+Ogg/Opus bytes).
 """
 
 import contextlib
+import mimetypes
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -17,7 +22,39 @@ from parley_runtime.config.models import ModelRoute
 from parley_runtime.core.chat import ChatMessage, ChatRequest, ChatResponse, StreamChunk, ToolCall, Usage
 from parley_runtime.llm import errors, provider_base
 
-__all__ = ["OpenAICompatProvider", "StreamAssembler", "build_payload", "chat_url", "parse_completion"]
+__all__ = [
+    "MAX_SPEECH_BYTES",
+    "OpenAICompatProvider",
+    "StreamAssembler",
+    "audio_filename",
+    "build_payload",
+    "chat_url",
+    "endpoint_url",
+    "parse_completion",
+    "parse_transcription",
+    "speech_payload",
+]
+
+MAX_SPEECH_BYTES = 16 << 20  # synthesized speech of one reply is far smaller; a bigger answer is a fault
+SPEECH_MIME = "audio/ogg"  # `response_format: opus` answers Opus in an Ogg container
+
+# The API picks the decoder by the file name's extension; platforms name voice notes by MIME type.
+_AUDIO_EXTENSIONS = {
+    "audio/ogg": "ogg",
+    "audio/opus": "ogg",
+    "audio/mpeg": "mp3",
+    "audio/mp3": "mp3",
+    "audio/mp4": "m4a",
+    "audio/m4a": "m4a",
+    "audio/x-m4a": "m4a",
+    "audio/wav": "wav",
+    "audio/x-wav": "wav",
+    "audio/wave": "wav",
+    "audio/webm": "webm",
+    "audio/flac": "flac",
+    "audio/x-flac": "flac",
+    "audio/amr": "amr",
+}
 
 
 def _message(m: ChatMessage) -> dict[str, Any]:
@@ -148,14 +185,41 @@ class StreamAssembler:
         )
 
 
-def chat_url(route: ModelRoute) -> str:
-    """Where the route's completions go: `baseURL` (else the preset's) + the preset's path and query."""
+def endpoint_url(route: ModelRoute, endpoint: str) -> str:
+    """Where the route's `endpoint` (`/chat/completions`, `/audio/speech`…) is: `baseURL` (else the
+    preset's) + the preset's path for it (Azure's deployment path) and query."""
     preset = presets.lookup(route.provider)
     base = (route.base_url or preset.base_url or "").rstrip("/")
-    url = base + preset.chat_path.format(model=quote(route.model, safe=""))
+    path = preset.chat_path.removesuffix("/chat/completions") + endpoint
+    url = base + path.format(model=quote(route.model, safe=""))
     if preset.api_version is not None:
         url += "?" + urlencode({"api-version": route.api_version or preset.api_version})
     return url
+
+
+def chat_url(route: ModelRoute) -> str:
+    """Where the route's completions go."""
+    return endpoint_url(route, "/chat/completions")
+
+
+def audio_filename(mime_type: str) -> str:
+    """A file name whose extension tells the transcription API the audio format."""
+    base = mime_type.split(";", 1)[0].strip().lower()
+    extension = _AUDIO_EXTENSIONS.get(base) or (mimetypes.guess_extension(base) or ".bin").lstrip(".")
+    return f"audio.{extension}"
+
+
+def parse_transcription(body: Any, *, route: str) -> str:
+    """The text of a transcription answer (`{"text": …}`); anything else is a FatalError."""
+    text = body.get("text") if isinstance(body, dict) else None
+    if not isinstance(text, str):
+        raise errors.FatalError(route, "unexpected transcription shape")
+    return text.strip()
+
+
+def speech_payload(route: ModelRoute, text: str, voice: str) -> dict[str, Any]:
+    """The JSON body of `POST /audio/speech`: Opus, the codec voice-note platforms take."""
+    return {"model": route.model, "input": text, "voice": voice, "response_format": "opus"}
 
 
 class OpenAICompatProvider:
@@ -164,6 +228,8 @@ class OpenAICompatProvider:
     def __init__(self, route: ModelRoute, api_key: str | None, http: httpx.AsyncClient) -> None:
         self.route = route
         self._url = chat_url(route)
+        self._transcriptions_url = endpoint_url(route, "/audio/transcriptions")
+        self._speech_url = endpoint_url(route, "/audio/speech")
         headers = presets.lookup(route.provider).key_headers(api_key)
         self._client = provider_base.RouteClient(
             http, route=route.name, headers=headers, timeout_seconds=route.timeout_seconds, secret=api_key
@@ -183,3 +249,15 @@ class OpenAICompatProvider:
         async with contextlib.aclosing(chunks):
             async for chunk in chunks:
                 yield chunk
+
+    async def transcribe(self, audio: bytes, mime_type: str) -> str:
+        file = (audio_filename(mime_type), audio, mime_type)
+        body = await self._client.post_file(self._transcriptions_url, {"model": self.route.model}, file)
+        return parse_transcription(body, route=self.route.name)
+
+    async def speak(self, text: str, voice: str) -> tuple[bytes, str]:
+        payload = speech_payload(self.route, text, voice)
+        audio, _ = await self._client.post_for_bytes(self._speech_url, payload, max_bytes=MAX_SPEECH_BYTES)
+        if not audio:
+            raise errors.FatalError(self.route.name, "empty speech answer")
+        return audio, SPEECH_MIME

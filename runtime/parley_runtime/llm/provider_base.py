@@ -1,5 +1,7 @@
 """The call plumbing the HTTP providers share: one route's headers, timeout and key, a POST for a whole
-answer, and the Server-Sent Events loop of a stream.
+answer, the Server-Sent Events loop of a stream, and the two non-JSON calls of speech (a multipart
+upload, a binary answer); plus the protocols of the providers that also speak (`Transcriber`,
+`Synthesizer`), which the router looks for on routes tagged `stt` and `tts`.
 
 Providers must not import each other, so what they have in common lives here; each keeps its own wire
 format (payload, parsing, stream assembler), URL and the few stream rules that differ (an end marker, an
@@ -7,14 +9,29 @@ format (payload, parsing, stream assembler), URL and the few stream rules that d
 """
 
 from collections.abc import AsyncGenerator, Mapping
-from typing import Any, Protocol, TypedDict
+from typing import Any, Protocol, TypedDict, runtime_checkable
 
 import httpx
+import orjson
 
 from parley_runtime.core.chat import StreamChunk
 from parley_runtime.llm import errors, transport
 
-__all__ = ["Assembler", "RouteClient"]
+__all__ = ["Assembler", "RouteClient", "Synthesizer", "Transcriber"]
+
+
+@runtime_checkable
+class Transcriber(Protocol):
+    """A provider that turns speech into text (the route is tagged `stt`)."""
+
+    async def transcribe(self, audio: bytes, mime_type: str) -> str: ...
+
+
+@runtime_checkable
+class Synthesizer(Protocol):
+    """A provider that reads text aloud (the route is tagged `tts`): (audio bytes, MIME type)."""
+
+    async def speak(self, text: str, voice: str) -> tuple[bytes, str]: ...
 
 
 class Assembler(Protocol):
@@ -53,6 +70,44 @@ class RouteClient:
     async def post(self, url: str, payload: Mapping[str, Any]) -> Any:
         """The decoded JSON answer of a non-streaming call."""
         return await transport.post_json(self.route, self._http, url, payload, **self._options)
+
+    async def post_file(self, url: str, fields: Mapping[str, str], file: tuple[str, bytes, str]) -> Any:
+        """The decoded JSON answer of a `multipart/form-data` POST of `fields` plus `file` (name, bytes,
+        type) as the part named `file`; failures map to our errors as for `post`."""
+        options = self._options
+        request = self._http.build_request(
+            "POST",
+            url,
+            headers=options["headers"],
+            data=dict(fields),
+            files={"file": file},
+            timeout=options["timeouts"],
+        )
+        try:
+            response = await self._http.send(request)
+        except httpx.HTTPError as exc:
+            timed_out = isinstance(exc, httpx.TimeoutException)
+            raise (errors.ProviderTimeout if timed_out else errors.RetryableError)(
+                self.route, f"{'timed out' if timed_out else 'connection error'} ({type(exc).__name__})"
+            ) from None
+        if response.status_code >= 300:
+            raise transport.error_for_response(self.route, response, response.content, options["secret"])
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise errors.FatalError(self.route, "response is not JSON") from None
+
+    async def post_for_bytes(
+        self, url: str, payload: Mapping[str, Any], *, max_bytes: int
+    ) -> tuple[bytes, str]:
+        """(body, content type) answering a JSON POST with binary content, at most `max_bytes` of it."""
+        async with transport.open_stream(self.route, self._http, url, payload, **self._options) as response:
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise errors.FatalError(self.route, f"answer larger than {max_bytes} bytes")
+            return bytes(body), response.headers.get("content-type", "")
 
     async def stream(
         self,

@@ -5,6 +5,12 @@ then weight), try each with its own timeout and retries (exponential backoff, fu
 retryable errors only), and move on to the next on any failure; `NoRouteError` only when every
 candidate failed. A stream falls back only while nothing has been yielded to the caller.
 
+Capabilities: a chat request needs the tags it asks for plus `vision` when it carries images. Tools
+are optional: routes tagged `tools` are tried first with the tools, then the other capable routes
+with the request sent without them (`tools=()`), so a vision route without tools still answers.
+A route tagged `stt` or `tts` serves only that purpose (`transcribe`, `speak`), never chat, and is
+left out of the chat health probe.
+
 Metrics use the route name as the `provider` label (routes are the unit of health and
 configuration; the provider family is in the manifest). Outcomes per call: ok, error, timeout,
 rejected (a non-retryable answer such as HTTP 400/401).
@@ -17,6 +23,8 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import Any, TypeVar
 
 import httpx
 
@@ -25,10 +33,10 @@ from parley_runtime.config.secrets import Secrets
 from parley_runtime.core.chat import ChatMessage, ChatRequest, ChatResponse, StreamChunk, Usage
 from parley_runtime.core.durations import parse_duration
 from parley_runtime.core.protocols import ChatModel
-from parley_runtime.llm import accounting, circuit, errors, providers, selection
+from parley_runtime.llm import accounting, circuit, errors, provider_base, providers, selection
 from parley_runtime.observability.metrics import Metrics
 
-__all__ = ["BACKOFF_BASE_SECONDS", "BACKOFF_CAP_SECONDS", "Router", "build_router"]
+__all__ = ["BACKOFF_BASE_SECONDS", "BACKOFF_CAP_SECONDS", "SPEECH_CAPABILITIES", "Router", "build_router"]
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +44,15 @@ BACKOFF_BASE_SECONDS = 0.25
 BACKOFF_CAP_SECONDS = 4.0  # a Retry-After longer than this moves on to the next route instead
 PROBE_REQUEST = ChatRequest(messages=(ChatMessage(role="user", content="ping"),), max_tokens=1)
 
+SPEECH_CAPABILITIES = frozenset({"stt", "tts"})  # a route tagged with one serves only that purpose
+
 Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
+_usage_of = attrgetter("usage")
+
+
+def _no_usage(_: object) -> None:
+    return None
 
 
 @dataclass(eq=False)
@@ -53,6 +69,20 @@ class RouteState:
     def __post_init__(self) -> None:
         name, model, m = self.spec.name, self.spec.model, self.metrics
         self.capabilities = frozenset(self.spec.capabilities)
+        self.chat = not (self.capabilities & SPEECH_CAPABILITIES)
+        self.tools = "tools" in self.capabilities
+        # Speech routes whose provider cannot do what they are tagged for are never chosen for it.
+        provider: Any = self.model
+        self.transcriber: provider_base.Transcriber | None = (
+            provider
+            if "stt" in self.capabilities and isinstance(provider, provider_base.Transcriber)
+            else None
+        )
+        self.synthesizer: provider_base.Synthesizer | None = (
+            provider
+            if "tts" in self.capabilities and isinstance(provider, provider_base.Synthesizer)
+            else None
+        )
         self.timeout = self.spec.timeout_seconds
         self.outcome = {
             o: m.llm_requests.labels(name, model, o) for o in ("ok", "error", "timeout", "rejected")
@@ -96,6 +126,17 @@ class Router:
     ) -> None:
         self._routes = list(routes)
         self._groups = selection.group_by_priority(self._routes)
+        self._offered = frozenset(
+            {c for r in self._routes if r.chat for c in r.capabilities}
+            | {"stt" for r in self._routes if r.transcriber is not None}
+            | {"tts" for r in self._routes if r.synthesizer is not None}
+        )
+        for route in self._routes:
+            for tag, able in (("stt", route.transcriber), ("tts", route.synthesizer)):
+                if tag in route.capabilities and able is None:
+                    log.warning(
+                        "llm route cannot serve its tag", extra={"route": route.spec.name, "capability": tag}
+                    )
         self._clock = clock
         self._rng = rng
         self._sleep = sleep
@@ -125,9 +166,11 @@ class Router:
             await self.probe_once()
 
     async def probe_once(self) -> dict[str, bool]:
-        """Send a one-token request to every route and feed the result to its circuit."""
+        """Send a one-token request to every chat route and feed the result to its circuit."""
         results: dict[str, bool] = {}
         for route in self._routes:
+            if not route.chat:
+                continue  # speech endpoints have no cheap probe: their circuits learn from real calls
             try:
                 async with asyncio.timeout(route.timeout):
                     response = await route.model.complete(PROBE_REQUEST)
@@ -152,40 +195,64 @@ class Router:
     def circuit_state(self, route: str) -> circuit.State:
         return next(r.circuit.state(self._clock()) for r in self._routes if r.spec.name == route)
 
+    def offers(self, capability: str) -> bool:
+        """Whether a configured route serves `capability`: a chat route's tag, or `stt`/`tts`."""
+        return capability in self._offered
+
     async def complete(self, request: ChatRequest) -> ChatResponse:
+        plan = self._plan(request)
+        if request.tools:
+            bare = request.model_copy(update={"tools": ()})
+
+            def ask(route: RouteState) -> Awaitable[ChatResponse]:
+                return route.model.complete(request if route.tools else bare)
+        else:
+
+            def ask(route: RouteState) -> Awaitable[ChatResponse]:
+                return route.model.complete(request)
+
         failures: list[errors.ProviderError] = []
-        for route in self._plan(request):
-            attempt = 0
-            while True:
-                if not route.circuit.allow(self._clock()):
-                    break
-                started = self._clock()
-                try:
-                    async with asyncio.timeout(route.timeout):
-                        response = await route.model.complete(request)
-                except asyncio.CancelledError:
-                    route.circuit.release()
-                    raise
-                except Exception as exc:
-                    failure = self._failed(route, exc, started)
-                    failures.append(failure)
-                    attempt += 1
-                    if not await self._should_retry(route, failure, attempt):
-                        break
-                else:
-                    self._succeeded(route, response.usage, started)
-                    return response
-        raise self._no_route(request, failures)
+        response: ChatResponse | None = await self._first(plan, ask, _usage_of, failures)
+        if response is None:
+            raise self._no_route(request, failures)
+        return response
+
+    async def transcribe(self, audio: bytes, mime_type: str) -> str:
+        """The text spoken in `audio`, from the routes tagged `stt`."""
+
+        def listen(route: RouteState) -> Awaitable[str]:
+            assert route.transcriber is not None  # the plan holds transcribing routes only
+            return route.transcriber.transcribe(audio, mime_type)
+
+        failures: list[errors.ProviderError] = []
+        text = await self._first(self._speech_plan("stt"), listen, _no_usage, failures)
+        if text is None:
+            raise self._no_speech_route("stt", failures)
+        return text
+
+    async def speak(self, text: str, voice: str) -> tuple[bytes, str]:
+        """(`text` read aloud, its MIME type), from the routes tagged `tts`."""
+
+        def read(route: RouteState) -> Awaitable[tuple[bytes, str]]:
+            assert route.synthesizer is not None  # the plan holds synthesizing routes only
+            return route.synthesizer.speak(text, voice)
+
+        failures: list[errors.ProviderError] = []
+        spoken = await self._first(self._speech_plan("tts"), read, _no_usage, failures)
+        if spoken is None:
+            raise self._no_speech_route("tts", failures)
+        return spoken
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
         failures: list[errors.ProviderError] = []
+        bare = request.model_copy(update={"tools": ()}) if request.tools else request
         for route in self._plan(request):
             attempt = 0
             while True:
                 if not route.circuit.allow(self._clock()):
                     break
                 started = self._clock()
-                chunks = route.model.stream(request)
+                chunks = route.model.stream(request if route.tools else bare)
                 yielded = False
                 try:
                     async with asyncio.timeout(route.timeout):
@@ -223,12 +290,58 @@ class Router:
 
     # --- internals -------------------------------------------------------------------------------
 
+    async def _first(
+        self,
+        plan: list[RouteState],
+        call: Callable[[RouteState], Awaitable[T]],
+        usage: Callable[[T], Usage | None],
+        failures: list[errors.ProviderError],
+    ) -> T | None:
+        """The first answer `call` gets from the routes of `plan`, each with its timeout, retries and
+        circuit; None when every one failed (their failures appended to `failures`)."""
+        for route in plan:
+            attempt = 0
+            while True:
+                if not route.circuit.allow(self._clock()):
+                    break
+                started = self._clock()
+                try:
+                    async with asyncio.timeout(route.timeout):
+                        answer = await call(route)
+                except asyncio.CancelledError:
+                    route.circuit.release()
+                    raise
+                except Exception as exc:
+                    failure = self._failed(route, exc, started)
+                    failures.append(failure)
+                    attempt += 1
+                    if not await self._should_retry(route, failure, attempt):
+                        break
+                else:
+                    self._succeeded(route, usage(answer), started)
+                    return answer
+        return None
+
     def _plan(self, request: ChatRequest) -> list[RouteState]:
+        """Chat routes able to answer `request`; with tools offered, those tagged `tools` first."""
         needed = request.required_capabilities()
         now = self._clock()
 
         def eligible(route: RouteState) -> bool:
-            return needed <= route.capabilities and route.circuit.available(now)
+            return route.chat and needed <= route.capabilities and route.circuit.available(now)
+
+        if not request.tools:
+            return selection.attempt_order(self._groups, eligible, self._rng)
+        with_tools = selection.attempt_order(self._groups, lambda r: r.tools and eligible(r), self._rng)
+        without = selection.attempt_order(self._groups, lambda r: not r.tools and eligible(r), self._rng)
+        return with_tools + without
+
+    def _speech_plan(self, capability: str) -> list[RouteState]:
+        now = self._clock()
+        able = attrgetter("transcriber" if capability == "stt" else "synthesizer")
+
+        def eligible(route: RouteState) -> bool:
+            return able(route) is not None and route.circuit.available(now)
 
         return selection.attempt_order(self._groups, eligible, self._rng)
 
@@ -236,8 +349,15 @@ class Router:
         if failures:
             return errors.NoRouteError("every route failed", failures)
         needed = request.required_capabilities()
-        if not any(needed <= r.capabilities for r in self._routes):
-            return errors.NoRouteError(f"no route offers {', '.join(sorted(needed))}")
+        if not any(r.chat and needed <= r.capabilities for r in self._routes):
+            return errors.NoRouteError(f"no route offers {', '.join(sorted(needed)) or 'chat'}")
+        return errors.NoRouteError("every capable route has an open circuit")
+
+    def _no_speech_route(self, capability: str, failures: list[errors.ProviderError]) -> errors.NoRouteError:
+        if failures:
+            return errors.NoRouteError("every route failed", failures)
+        if not self.offers(capability):
+            return errors.NoRouteError(f"no route offers {capability}")
         return errors.NoRouteError("every capable route has an open circuit")
 
     async def _should_retry(self, route: RouteState, failure: errors.ProviderError, attempt: int) -> bool:

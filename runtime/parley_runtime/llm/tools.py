@@ -8,6 +8,8 @@ so that the user always gets text back (`_next_request`).
 
 The pipeline passes plugin tools in as `call_tool`; a tool that raises is reported to the model
 as an error result (the model can apologise or try another way) instead of failing the turn.
+The router may answer a request that offers tools from a route without them (it sends the request
+with `tools=()` there): such an answer asks for no tool, so it is final like any other.
 """
 
 import logging

@@ -8,11 +8,15 @@
 Decorators only record handlers on the object; nothing runs until a `PluginHost` loads it. Handlers
 of commands, matchers and hooks may be plain functions or coroutines; a plain one runs on the event
 loop, so it must not block.
+
+Commands and matchers answer with text, or with `Answer(text, images=[Image(png_bytes)])` to send
+pictures too; a tool answers the model with text, or with `ToolResult(text, images=[...])` whose
+images are attached to the bot's final reply (the model reads only the text).
 """
 
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast, overload
 
 from pydantic import BaseModel, ConfigDict
@@ -30,9 +34,11 @@ from parley_runtime.plugins.context import (
 )
 
 __all__ = [
+    "Answer",
     "Command",
     "CommandContext",
     "CommandInfo",
+    "Image",
     "Matcher",
     "MessageContext",
     "NoConfig",
@@ -44,6 +50,7 @@ __all__ = [
     "Tool",
     "ToolContext",
     "ToolError",
+    "ToolResult",
 ]
 
 NAME_PATTERN = r"^[a-z0-9]([-_a-z0-9]*[a-z0-9])?$"  # the same rule as `spec.plugins[].name`
@@ -72,15 +79,59 @@ class ToolError(Exception):
     """
 
 
+@dataclass(frozen=True)
+class Image:
+    """A picture a plugin sends: its bytes and their type (`image/png`, `image/jpeg`…)."""
+
+    data: bytes = field(repr=False)
+    mime_type: str = "image/png"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.data, bytes) or not self.data:
+            raise TypeError("Image.data must be non-empty bytes")
+        if not self.mime_type.startswith("image/"):
+            raise ValueError(f"Image.mime_type must be an image type, not {self.mime_type!r}")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A command's or matcher's reply with pictures; `text` may be empty when `images` is not."""
+
+    text: str = ""
+    images: Sequence[Image] = ()
+
+    def __post_init__(self) -> None:
+        _check(self.text, self.images)
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """A tool's result with pictures: `text` goes back to the model, `images` to the user's reply."""
+
+    text: str
+    images: Sequence[Image] = ()
+
+    def __post_init__(self) -> None:
+        _check(self.text, self.images)
+
+
+def _check(text: object, images: Sequence[object]) -> None:
+    """Mistakes show where the plugin made them, not later in the pipeline."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, not {type(text).__name__}")
+    if isinstance(images, (str, bytes)) or not all(isinstance(i, Image) for i in images):
+        raise TypeError("images must be a list of Image")
+
+
 C = TypeVar("C", bound=BaseModel)
-Reply = str | None
+Reply = str | Answer | None
 CommandFn = Callable[[CommandContext[C], str], Reply | Awaitable[Reply]]
 MatchFn = Callable[[MessageContext[C], "re.Match[str] | None"], Reply | Awaitable[Reply]]
-ToolFn = Callable[..., Awaitable[str]]
+ToolFn = Callable[..., Awaitable[str | ToolResult]]
 LifecycleFn = Callable[[PluginContext[C]], Awaitable[None] | None]
 MessageHookFn = Callable[[MessageContext[C]], Awaitable[None] | None]
 BeforeLlmFn = Callable[[MessageContext[C], ChatRequest], ChatRequest | Awaitable[ChatRequest | None] | None]
-AfterReplyFn = Callable[[MessageContext[C], str], Reply | Awaitable[Reply]]
+AfterReplyFn = Callable[[MessageContext[C], str], str | Awaitable[str | None] | None]
 
 
 @dataclass(frozen=True)
@@ -195,7 +246,7 @@ class Plugin(Generic[C]):
         description: str = "",
         parameters: dict[str, Any] | type[BaseModel] | None = None,
     ) -> Callable[[ToolFn], ToolFn]:
-        """An LLM function: `async (ctx: ToolContext, **arguments) -> str`.
+        """An LLM function: `async (ctx: ToolContext, **arguments) -> str | ToolResult`.
 
         `parameters` is a JSON Schema object or a pydantic model (validated, then passed as keywords).
         """

@@ -6,8 +6,10 @@ boundary: whatever a plugin raises is logged, counted and contained here.
 Choices the pipeline relies on:
 - an unknown `/command` is not an error: `dispatch` returns None and the LLM answers the text, so a
   bot never swallows a message just because it starts with a slash;
-- a command or matcher that returns None (or blank text) declines the message, which then goes on to
-  the next matcher (matchers) or to the LLM (commands);
+- a command or matcher that returns None (or blank text, or an `Answer` with neither text nor images)
+  declines the message, which then goes on to the next matcher (matchers) or to the LLM (commands);
+- pictures a plugin returns (`Answer`, `ToolResult`) become image attachments holding `data:` URLs, the
+  one form media takes in replies;
 - a failing command answers with a short apology naming the command (the user asked for that
   command, so a silent fall-through to the LLM would be confusing); failing matchers and hooks are
   skipped.
@@ -23,11 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from parley_runtime.config.models import PluginSpec
+from parley_runtime.core import media
 from parley_runtime.core.chat import ChatRequest, ToolCall, ToolSpec
-from parley_runtime.core.messages import InboundMessage
+from parley_runtime.core.messages import Attachment, InboundMessage
+from parley_runtime.core.protocols import PluginOutput
 from parley_runtime.observability.metrics import Metrics
 from parley_runtime.plugins import boundary, commands, discovery, folder, loading, reloading, schemas
-from parley_runtime.plugins.api import Plugin, ToolError
+from parley_runtime.plugins.api import Answer, Image, Plugin, ToolError, ToolResult
 from parley_runtime.plugins.builtin import ALWAYS_ON
 from parley_runtime.plugins.context import (
     CommandContext,
@@ -45,6 +49,22 @@ __all__ = ["PluginHost"]
 
 def apology(command: str) -> str:
     return f"Sorry, /{command} failed. Please try again later."
+
+
+def _attachments(images: Sequence[Image]) -> tuple[Attachment, ...]:
+    return tuple(
+        Attachment(
+            kind="image", mime_type=i.mime_type, size=len(i.data), url=media.data_url(i.data, i.mime_type)
+        )
+        for i in images
+    )
+
+
+def _answer_output(answer: Answer) -> str | PluginOutput | None:
+    """A command's or matcher's `Answer` as the pipeline takes it; None when it says nothing."""
+    if not answer.images:
+        return answer.text if answer.text.strip() else None
+    return PluginOutput(text=answer.text, attachments=_attachments(answer.images))
 
 
 class PluginHost:
@@ -118,7 +138,7 @@ class PluginHost:
 
     # the message path
 
-    async def dispatch(self, message: InboundMessage) -> str | None:
+    async def dispatch(self, message: InboundMessage) -> str | PluginOutput | None:
         """The reply when a plugin handled `message` (the LLM is then skipped), else None."""
         await self._settle()
         snapshot = self._snapshot
@@ -139,14 +159,14 @@ class PluginHost:
                 result = await boundary.call(
                     loaded, self.metrics, what, matcher.handler, self._mctx(loaded, message), found
                 )
-                text = self._text(loaded, what, result)
-                if isinstance(text, str) and text.strip():
-                    return text
+                reply = self._reply(loaded, what, result)
+                if isinstance(reply, (str, PluginOutput)):
+                    return reply
         return None
 
     async def _run_command(
         self, snapshot: Registry, message: InboundMessage, parsed: commands.ParsedCommand
-    ) -> str | None:
+    ) -> str | PluginOutput | None:
         found = snapshot.commands.get(parsed.name)
         if found is None:
             return None
@@ -164,10 +184,10 @@ class PluginHost:
         result = await boundary.call(loaded, self.metrics, what, command.handler, ctx, parsed.args)
         if result is boundary.FAILED:
             return apology(command.name)
-        text = self._text(loaded, what, result)
-        if text is boundary.FAILED:
+        reply = self._reply(loaded, what, result)
+        if reply is boundary.FAILED:
             return apology(command.name)
-        return text if isinstance(text, str) and text.strip() else None
+        return reply if isinstance(reply, (str, PluginOutput)) else None
 
     def tool_specs(self) -> list[ToolSpec]:
         return [
@@ -175,7 +195,7 @@ class PluginHost:
             for _, tool in self._snapshot.tools.values()
         ]
 
-    async def call_tool(self, call: ToolCall, message: InboundMessage) -> str:
+    async def call_tool(self, call: ToolCall, message: InboundMessage) -> str | PluginOutput:
         """The tool's answer, or an `error: …` line for the model; never raises."""
         found = self._snapshot.tools.get(call.name)
         if found is None:
@@ -197,6 +217,10 @@ class PluginHost:
         except Exception as exc:
             boundary.contained(loaded, self.metrics, f"tool {tool.name}")
             return f"error: {call.name} failed ({type(exc).__name__}); try something else"
+        if isinstance(result, ToolResult):
+            if not result.images:
+                return result.text
+            return PluginOutput(text=result.text, attachments=_attachments(result.images))
         return result if isinstance(result, str) else str(result)
 
     async def before_llm(self, message: InboundMessage, request: ChatRequest) -> ChatRequest:
@@ -267,11 +291,21 @@ class PluginHost:
     def _mctx(self, loaded: LoadedPlugin, message: InboundMessage) -> MessageContext[Any]:
         return MessageContext(loaded.name, loaded.config, loaded.logger, self.services, message)
 
-    def _text(self, loaded: LoadedPlugin, what: str, result: object) -> Any:
+    def _reply(self, loaded: LoadedPlugin, what: str, result: object) -> object:
+        """A command's or matcher's result: its reply (str or PluginOutput), None when it declined,
+        FAILED when it failed or returned something it should not."""
+        if isinstance(result, Answer):
+            return _answer_output(result)
+        reply = self._text(loaded, what, result, "str, Answer or None")
+        if isinstance(reply, str) and not reply.strip():
+            return None
+        return reply
+
+    def _text(self, loaded: LoadedPlugin, what: str, result: object, expected: str = "str or None") -> Any:
         """str results pass, None and FAILED pass through, anything else is the plugin's bug."""
         if result is None or result is boundary.FAILED or isinstance(result, str):
             return result
-        self._wrong_type(loaded, what, result, "str or None")
+        self._wrong_type(loaded, what, result, expected)
         return boundary.FAILED
 
     def _wrong_type(self, loaded: LoadedPlugin, what: str, result: object, expected: str) -> None:

@@ -26,7 +26,8 @@ from integration.split.harness import write_manifest, write_secrets
 from parley_runtime.core.messages import InboundMessage
 from parley_runtime.engine.pipeline import session_key
 from parley_runtime.gateway.intake import DEDUP_TTL_SECONDS
-from parley_runtime.platforms.telegram.text import split_text
+from parley_runtime.platforms.common import markdown
+from parley_runtime.platforms.telegram.text import MESSAGE_LIMIT
 from parley_runtime.queue.redis_streams import RedisStreamsQueue
 from parley_runtime.queue.sqlite_queue import SqliteQueue
 from parley_runtime.sessions.redis import RedisSessionStore
@@ -47,9 +48,11 @@ def message(n: int) -> InboundMessage:
 
 
 def parts(m: InboundMessage) -> list[str]:
-    """The keys the platform should accept once each: the echo reply, split as Telegram needs."""
+    """The keys the platform should accept once each: the echo reply (a model answer, so Markdown),
+    split as Telegram needs and rendered as its HTML."""
     chat = m.reply_context["chat_id"]
-    return [telegram_key(chat, part) for part in split_text(f"echo: {m.text}")]
+    chunks = markdown.split_markdown(f"echo: {m.text}", MESSAGE_LIMIT, measure="utf16")
+    return [telegram_key(chat, markdown.to_telegram_html(part)) for part in chunks]
 
 
 async def enqueue(messages: list[InboundMessage], backend: str, data: Path, redis_url: str | None) -> None:

@@ -218,9 +218,14 @@ async def test_capabilities_route_images_and_tools(fake_server, http, metrics) -
     assert (await r.complete(HELLO)).route == "text"
     assert (len(text_srv.requests), len(vision_srv.requests), len(tools_srv.requests)) == (1, 1, 1)
 
+    # tools are optional: no route has vision and tools, so the vision route answers without them
     both = image.model_copy(update={"tools": (ToolSpec(name="weather"),)})
-    with pytest.raises(errors.NoRouteError, match="no route offers tools, vision"):
-        await r.complete(both)
+    assert (await r.complete(both)).route == "vision"
+    assert "tools" not in vision_srv.requests[-1].body
+
+    long = HELLO.model_copy(update={"capabilities": frozenset({"long-context"})})
+    with pytest.raises(errors.NoRouteError, match="no route offers long-context"):
+        await r.complete(long)
 
 
 async def test_usage_and_cost_are_counted_per_route(fake_server, http, metrics) -> None:

@@ -55,7 +55,7 @@ async def test_dingtalk_stream_mode_is_answered_once_per_message(tmp_path: Path)
             acks = await eventually(lambda: r if len(r := fake.replies) >= 3 else None)
             assert await app.counter("parley_duplicates_total", platform="dingtalk") == 1
             assert await app.counter("parley_messages_total", platform="dingtalk", outcome="ok") == 2
-    assert [(r.query["session"], r.json()["text"]["content"]) for r in sent] == [
+    assert [(r.query["session"], r.json()["markdown"]["text"]) for r in sent] == [  # model answers: Markdown
         ("stream1", answer(1)),
         ("stream2", answer(2)),
     ]

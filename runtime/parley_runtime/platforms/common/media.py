@@ -5,16 +5,37 @@ bytes at: the declared Content-Length is checked before reading, the body is cou
 and nothing of it reaches a log line or an exception.
 """
 
+import asyncio
+import ipaddress
+import socket
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 import httpx
 
 from parley_runtime.core.media import MediaTooLarge, MediaUnavailable
 from parley_runtime.core.messages import Attachment
 
-__all__ = ["check_declared_size", "download"]
+__all__ = ["check_declared_size", "download", "ensure_public"]
 
 _CHUNK = 64 * 1024
+
+
+async def ensure_public(attachment: Attachment, url: str) -> None:
+    """Refuse a URL whose host is, or resolves to, an address that is not globally routable: a caller
+    naming a picture by URL must not make the bot fetch from inside its own network (loopback, RFC 1918,
+    link-local cloud metadata endpoints, …). Every address the name resolves to must be public."""
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {ipaddress.ip_address(host)}
+    except ValueError:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError):
+            raise MediaUnavailable(attachment.kind, "unresolvable host") from None
+        addresses = {ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos}
+    if not addresses or not all(address.is_global for address in addresses):
+        raise MediaUnavailable(attachment.kind, "non-public address")
 
 
 def check_declared_size(attachment: Attachment, max_bytes: int) -> None:

@@ -1,7 +1,7 @@
 """DingTalk adapter: signed HTTP robot callbacks (mode http) or the Stream connection (mode stream)."""
 
 from parley_runtime.config.platforms import DingTalkSettings
-from parley_runtime.core.messages import InboundMessage, OutboundMessage
+from parley_runtime.core.messages import Attachment, InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
 from parley_runtime.platforms.common import webhook
@@ -45,6 +45,10 @@ class DingTalkAdapter:
 
     async def send(self, message: OutboundMessage) -> None:
         await reply.deliver(self._api, message, robot_code=self._settings.robot_code, adapter=self._ctx)
+
+    async def fetch_media(self, message: InboundMessage, attachment: Attachment, max_bytes: int) -> bytes:
+        robot_code = self._settings.robot_code or self._api.app_key
+        return await self._api.fetch_media(attachment, max_bytes, robot_code=robot_code)
 
 
 def create(ctx: AdapterContext) -> DingTalkAdapter | stream.DingTalkStreamConnection:

@@ -18,7 +18,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
 from parley_runtime.config.platforms import DingTalkSettings
-from parley_runtime.core.messages import OutboundMessage
+from parley_runtime.core.messages import Attachment, InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import EventSink, WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
 from parley_runtime.platforms.common import webhook
@@ -74,6 +74,10 @@ class DingTalkStreamConnection:
 
     async def send(self, message: OutboundMessage) -> None:
         await reply.deliver(self._api, message, robot_code=self._settings.robot_code, adapter=self._ctx)
+
+    async def fetch_media(self, message: InboundMessage, attachment: Attachment, max_bytes: int) -> bytes:
+        robot_code = self._settings.robot_code or self._app_key
+        return await self._api.fetch_media(attachment, max_bytes, robot_code=robot_code)
 
     async def run_connection(self, sink: EventSink) -> None:
         """Hold the connection until cancelled; every failure leads to a backed-off reconnect."""

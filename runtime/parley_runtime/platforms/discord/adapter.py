@@ -1,16 +1,22 @@
-"""Discord adapter: the HTTP interactions endpoint (PING, slash commands) and interaction follow-ups."""
+"""Discord adapter: the HTTP interactions endpoint (PING, slash commands), interaction follow-ups with
+text and files, and the files given to a command fetched from Discord's CDN."""
 
 import json
+import logging
+import mimetypes
 
 from parley_runtime.config.platforms import DiscordSettings
-from parley_runtime.core.messages import OutboundMessage
+from parley_runtime.core.media import MediaUnavailable, decode_data_url
+from parley_runtime.core.messages import Attachment, InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
-from parley_runtime.platforms.common import ed25519, webhook
+from parley_runtime.platforms.common import ed25519, media, webhook
 from parley_runtime.platforms.discord import client, convert, text
 from parley_runtime.platforms.errors import PermanentSendError
 
 __all__ = ["DiscordAdapter", "create"]
+
+log = logging.getLogger(__name__)
 
 PONG = b'{"type": 1}'
 DEFERRED_CHANNEL_MESSAGE = b'{"type": 5}'  # "thinking…", edited by send() within 15 minutes
@@ -36,6 +42,9 @@ class DiscordAdapter:
         self._ctx = ctx
         self._settings = settings
         self._public_key = _public_key(ctx.credentials.get("publicKey", ""))
+        # Who the bot is: slash commands are addressed to it by construction, so the id only names the
+        # follow-up webhook when a reply context lacks the interaction's own `application_id`.
+        self._application_id = ctx.credentials.get("applicationId", "")
 
     def __repr__(self) -> str:
         return f"DiscordAdapter(binding={self._ctx.binding!r})"
@@ -75,20 +84,47 @@ class DiscordAdapter:
             return WebhookResult(body=body.encode())
         return WebhookResult(body=DEFERRED_CHANNEL_MESSAGE, events=(message,))
 
+    async def fetch_media(self, message: InboundMessage, attachment: Attachment, max_bytes: int) -> bytes:
+        """The attachment's CDN URL: signed by Discord, so no credentials go with it."""
+        media.check_declared_size(attachment, max_bytes)
+        if not attachment.url:
+            raise MediaUnavailable(attachment.kind, "no attachment URL")
+        return await media.download(self._ctx.http, attachment, attachment.url, max_bytes=max_bytes)
+
     async def send(self, message: OutboundMessage) -> None:
+        """The first part edits the deferred "thinking…" response, every other one is a follow-up."""
         context = message.inbound.reply_context
-        app_id, token = context.get("application_id"), context.get("interaction_token")
-        if not isinstance(app_id, str) or not isinstance(token, str):
+        app_id = context.get("application_id") or self._application_id
+        token = context.get("interaction_token")
+        if not isinstance(app_id, str) or not app_id or not isinstance(token, str):
             raise PermanentSendError(self.platform, "reply context has no interaction token")
-        chunks = text.split_text(message.text)
-        if not chunks:
+        markdown = message.format == "markdown"
+        chunks = text.markdown_chunks(message.text) if markdown else text.split_text(message.text)
+        parts = chunks + [f"attachment:{i}" for i in range(len(message.attachments))]
+        if not parts:
             raise PermanentSendError(self.platform, "refusing to send an empty reply")
         api_base = self._settings.api_base
-        async for index, chunk in self._ctx.unsent(message, chunks):
-            if index == 0:
-                await client.edit_original(self._ctx.http, api_base, app_id, token, chunk)
-            else:
-                await client.follow_up(self._ctx.http, api_base, app_id, token, chunk)
+        async for index, part in self._ctx.unsent(message, parts):
+            content, upload = part, None
+            if index >= len(chunks):
+                position = index - len(chunks)
+                content, upload = "", _upload(message.attachments[position], position)
+                if upload is None:
+                    log.warning("discord reply attachment %d is not a data URL; skipped", position + 1)
+                    continue
+            send = client.edit_original if index == 0 else client.follow_up
+            await send(self._ctx.http, api_base, app_id, token, content, upload)
+
+
+def _upload(attachment: Attachment, position: int) -> client.Upload | None:
+    decoded = decode_data_url(attachment.url or "")
+    if decoded is None:
+        return None
+    mime_type, data = decoded
+    name = (
+        attachment.name or f"{attachment.kind}-{position + 1}{mimetypes.guess_extension(mime_type) or '.bin'}"
+    )
+    return client.Upload(filename=name, data=data, mime_type=mime_type)
 
 
 def create(ctx: AdapterContext) -> DiscordAdapter:

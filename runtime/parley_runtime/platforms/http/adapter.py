@@ -10,7 +10,7 @@ from parley_runtime.core.protocols import WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
 from parley_runtime.platforms.common import webhook
 from parley_runtime.platforms.errors import PermanentSendError
-from parley_runtime.platforms.http import callbacks, client, convert
+from parley_runtime.platforms.http import callbacks, client, convert, media
 
 __all__ = ["HttpAdapter", "create"]
 
@@ -68,13 +68,15 @@ class HttpAdapter:
         url = inbound.reply_context.get("callback_url")
         if not isinstance(url, str) or not url:
             raise PermanentSendError(self.platform, "the inbound message carries no callback URL")
-        payload = {
+        payload: dict[str, object] = {
             "reply": message.text,
             "user_id": inbound.user_id,
             "chat_id": inbound.chat_id,
             "message_id": str(inbound.reply_context.get("message_id", inbound.event_id)),
             "track": inbound.track,
         }
+        if message.attachments:
+            payload["attachments"] = media.reply_attachments(message.attachments)
         async for _index, _text in self._ctx.unsent(message, [message.text]):
             await client.post_reply(
                 self._ctx.http, url, payload, timeout_seconds=self._settings.callback_timeout_seconds

@@ -3,30 +3,44 @@ and sends replies as `send_msg` actions over the live socket of the same bot acc
 
 The app mounts `WS /webhook/onebot/{binding}` and calls `handle_websocket`; `send` only works in the
 process that holds that socket (without one it raises RetryableSendError so the reply is retried).
+
+A group message that quotes one of the bot's own messages counts as addressed to it. The ids of the
+messages the bot sent are those `send_msg` answered, remembered here — in this process only, the last
+`SENT_MEMORY` of them: after a restart, or for a reply sent by another gateway process, a quote of an
+older message is not recognised (an @-mention still is).
+
+Replies are plain text (Markdown rendered readable); images go out as `image` segments and audio as
+`record` segments, both inline as `base64://…`, each in a message of its own.
 """
 
 import asyncio
+import base64
 import hmac
 import json
 import logging
+from collections import OrderedDict
 from typing import Any
 
 from starlette.websockets import WebSocket
 
 from parley_runtime.config.platforms import OneBotSettings
-from parley_runtime.core.messages import InboundMessage, OutboundMessage
+from parley_runtime.core.media import MediaUnavailable, decode_data_url
+from parley_runtime.core.messages import Attachment, InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import EventSink, WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
-from parley_runtime.platforms.common import webhook
+from parley_runtime.platforms.common import markdown, webhook
+from parley_runtime.platforms.common.media import download
 from parley_runtime.platforms.errors import PermanentSendError, RetryableSendError
 from parley_runtime.platforms.onebot import connection, convert, text
 
-__all__ = ["POLICY_VIOLATION", "OneBotAdapter", "create"]
+__all__ = ["POLICY_VIOLATION", "SENT_MEMORY", "OneBotAdapter", "create"]
 
 log = logging.getLogger(__name__)
 
 POLICY_VIOLATION = 1008  # close code before accept: the server answers the upgrade with HTTP 403
 _USE_WEBSOCKET = "OneBot v11 connects over a reverse WebSocket to this URL (ws:// or wss://)"
+SENT_MEMORY = 4096  # message ids of the bot's own messages kept to recognise replies to them
+_SEGMENT = {"image": "image", "audio": "record"}  # what each outbound attachment kind is sent as
 
 
 class OneBotAdapter:
@@ -37,6 +51,7 @@ class OneBotAdapter:
         self._settings = settings
         self._token = ctx.credentials.get("accessToken", "")
         self._connections: list[connection.Connection] = []
+        self._sent: OrderedDict[str, None] = OrderedDict()  # convert.message_key of the bot's messages
 
     def __repr__(self) -> str:
         return f"OneBotAdapter(binding={self._ctx.binding!r}, connections={len(self._connections)})"
@@ -105,7 +120,7 @@ class OneBotAdapter:
         if post_type != "message" or conn.role == "api":
             return
         try:
-            message = convert.event_to_inbound(frame, self._ctx.origin())
+            message = convert.event_to_inbound(frame, self._ctx.origin(), self._sent)
         except convert.BadEvent as exc:
             log.warning("onebot message event ignored", extra={"error": str(exc)})
             return
@@ -124,6 +139,21 @@ class OneBotAdapter:
         candidates = [c for c in self._connections if c.can_call and c.self_id in (self_id, None)]
         return candidates[-1] if candidates else None
 
+    def _remember(self, self_id: str, answer: Any) -> None:
+        """Keep the id `send_msg` answered, so a reply quoting that message is known to address us."""
+        message_id = answer.get("message_id") if isinstance(answer, dict) else None
+        if isinstance(message_id, (int, str)) and not isinstance(message_id, bool):
+            self._sent[convert.message_key(self_id, str(message_id))] = None
+            while len(self._sent) > SENT_MEMORY:
+                self._sent.popitem(last=False)
+
+    async def fetch_media(self, message: InboundMessage, attachment: Attachment, max_bytes: int) -> bytes:
+        """The implementation serves received media at the segment's http(s) URL: a plain GET."""
+        url = attachment.url or ""
+        if not url.startswith(("http://", "https://")):
+            raise MediaUnavailable(attachment.kind, "no media URL")
+        return await download(self._ctx.http, attachment, url, max_bytes=max_bytes)
+
     async def send(self, message: OutboundMessage) -> None:
         context: dict[str, Any] = message.inbound.reply_context
         self_id, kind = str(context.get("self_id", "")), context.get("message_type")
@@ -136,16 +166,43 @@ class OneBotAdapter:
             raise RetryableSendError(
                 self.platform, f"no OneBot API connection for bot {self_id} in this process"
             )
-        chunks = text.split_text(message.text)
-        if not chunks:
+        body = markdown.to_plain(message.text) if message.format == "markdown" else message.text
+        chunks = text.split_text(body)
+        if not chunks and not message.attachments:
             raise PermanentSendError(self.platform, "refusing to send an empty reply")
-        async for index, chunk in self._ctx.unsent(message, chunks):
-            segments: list[dict[str, Any]] = []
-            if index == 0 and kind == "group" and self._settings.quote_reply and context.get("message_id"):
-                segments.append({"type": "reply", "data": {"id": str(context["message_id"])}})
-            segments.append({"type": "text", "data": {"text": chunk}})
+        parts = chunks + [f"attachment:{i}" for i in range(len(message.attachments))]
+        quote = kind == "group" and self._settings.quote_reply and bool(context.get("message_id"))
+        async for index, part in self._ctx.unsent(message, parts):
+            segments: list[dict[str, Any]]
+            if index < len(chunks):
+                segments = [{"type": "text", "data": {"text": part}}]
+            else:
+                attachment = message.attachments[index - len(chunks)]
+                segment = _media_segment(attachment)
+                if segment is None:
+                    log.warning("onebot reply attachment not sent", extra={"attachment": repr(attachment)})
+                    continue
+                segments = [segment]
+            if index == 0 and quote and segments[0]["type"] != "record":  # a voice note stands alone
+                segments.insert(0, {"type": "reply", "data": {"id": str(context["message_id"])}})
             params = {"message_type": kind, target_key: int(target), "message": segments}
-            await conn.call("send_msg", params, timeout_seconds=self._settings.action_timeout_seconds)
+            answer = await conn.call(
+                "send_msg", params, timeout_seconds=self._settings.action_timeout_seconds
+            )
+            self._remember(self_id, answer)
+
+
+def _media_segment(attachment: Attachment) -> dict[str, Any] | None:
+    """An outbound image or voice note as a segment carrying its bytes (`base64://`); None for
+    anything else."""
+    decoded = decode_data_url(attachment.url or "")
+    segment_type = _SEGMENT.get(attachment.kind)
+    if decoded is None or segment_type is None:
+        return None
+    return {
+        "type": segment_type,
+        "data": {"file": "base64://" + base64.b64encode(decoded[1]).decode("ascii")},
+    }
 
 
 def create(ctx: AdapterContext) -> OneBotAdapter:

@@ -1,19 +1,31 @@
-"""QQ adapter: signed webhook (op 13 validation, op 0 dispatch → ACK op 12) in, passive replies out."""
+"""QQ adapter: signed webhook (op 13 validation, op 0 dispatch → ACK op 12) in, passive replies out.
+
+Replies are plain text (QQ's markdown needs a template approved per bot, so Markdown is rendered as
+readable text). Images in a reply go out only in guild channels (multipart `file_image`): QQ groups and
+private chats take rich media from a public URL only (`/v2/…/files` with `url`; its `file_data` is
+documented as "not supported yet"), so there they are left out. Audio is never sent (QQ wants SILK).
+"""
 
 import json
+import logging
 from collections import OrderedDict
 
 from parley_runtime.config.platforms import QQSettings
-from parley_runtime.core.messages import OutboundMessage
+from parley_runtime.core.media import MediaUnavailable, decode_data_url
+from parley_runtime.core.messages import Attachment, InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
-from parley_runtime.platforms.common import webhook
+from parley_runtime.platforms.common import markdown, webhook
+from parley_runtime.platforms.common.media import download
 from parley_runtime.platforms.errors import PermanentSendError
 from parley_runtime.platforms.qq import client, convert, crypto, text
 
 __all__ = ["QQAdapter", "create"]
 
+log = logging.getLogger(__name__)
+
 OP_DISPATCH, OP_ACK, OP_VALIDATION = 0, 12, 13
+TARGETS = ("user", "group", "channel")
 ACK = b'{"op": 12}'
 _SEQ_MEMORY = 4096
 # QQ documents neither a timestamp tolerance nor its retry schedule. A message older than the longest
@@ -91,23 +103,48 @@ class QQAdapter:
             self._seqs.popitem(last=False)
         return seq
 
+    async def fetch_media(self, message: InboundMessage, attachment: Attachment, max_bytes: int) -> bytes:
+        """QQ serves attachments from signed CDN URLs: a plain GET, no token."""
+        url = attachment.url or ""
+        if not url.startswith(("https://", "http://")):
+            raise MediaUnavailable(attachment.kind, "no attachment URL")
+        return await download(self._ctx.http, attachment, url, max_bytes=max_bytes)
+
     async def send(self, message: OutboundMessage) -> None:
         context = message.inbound.reply_context
         target, openid, msg_id = context.get("target"), context.get("openid"), context.get("msg_id")
-        if target not in ("user", "group") or not isinstance(openid, str) or not isinstance(msg_id, str):
+        if target not in TARGETS or not isinstance(openid, str) or not isinstance(msg_id, str):
             raise PermanentSendError(self.platform, "reply context has no target/openid/msg_id")
-        chunks = text.split_text(message.text)
-        if not chunks:
+        body = markdown.to_plain(message.text) if message.format == "markdown" else message.text
+        chunks = text.split_text(body)
+        if not chunks and not message.attachments:
             raise PermanentSendError(self.platform, "refusing to send an empty reply")
+        parts = chunks + [f"attachment:{i}" for i in range(len(message.attachments))]
         floor = message.attempt * text.MAX_REPLIES + 1
-        async for _index, chunk in self._ctx.unsent(message, chunks):
-            payload = {
-                "content": chunk,
-                "msg_type": 0,
-                "msg_id": msg_id,
-                "msg_seq": self._next_seq(msg_id, floor),
-            }
-            await self._api.send_message(str(target), openid, payload)
+        async for index, part in self._ctx.unsent(message, parts):
+            if index >= len(chunks):
+                await self._send_attachment(
+                    str(target), openid, msg_id, message.attachments[index - len(chunks)]
+                )
+            elif target == "channel":
+                await self._api.send_message("channel", openid, {"content": part, "msg_id": msg_id})
+            else:
+                payload = {
+                    "content": part,
+                    "msg_type": 0,
+                    "msg_id": msg_id,
+                    "msg_seq": self._next_seq(msg_id, floor),
+                }
+                await self._api.send_message(str(target), openid, payload)
+
+    async def _send_attachment(self, target: str, openid: str, msg_id: str, attachment: Attachment) -> None:
+        decoded = decode_data_url(attachment.url or "")
+        image = decoded is not None and attachment.kind == "image" and decoded[0].startswith("image/")
+        if target == "channel" and decoded is not None and image:
+            await self._api.send_channel_image(openid, msg_id, decoded[1], decoded[0])
+            return
+        why = "QQ groups and private chats take media only from a public URL" if image else "not an image"
+        log.warning("qq reply attachment not sent", extra={"attachment": repr(attachment), "why": why})
 
 
 def create(ctx: AdapterContext) -> QQAdapter:

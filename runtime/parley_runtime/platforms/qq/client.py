@@ -55,15 +55,28 @@ class QQApi:
         return token, expires_in
 
     async def send_message(self, target: str, openid: str, payload: dict[str, Any]) -> None:
-        """POST /v2/users/{openid}/messages or /v2/groups/{group_openid}/messages; one re-fetch of the
-        token when QQ answers 401 (token expired or revoked early)."""
-        path = "users" if target == "user" else "groups"
-        url = f"{self._api_base}/v2/{path}/{openid}/messages"
+        """POST /v2/users/{openid}/messages, /v2/groups/{group_openid}/messages or (guild channels)
+        /channels/{channel_id}/messages."""
+        await self._post(_messages_url(self._api_base, target, openid), json=payload)
+
+    async def send_channel_image(self, channel_id: str, msg_id: str, data: bytes, mime_type: str) -> None:
+        """A passive reply carrying one image in a guild channel (multipart `file_image`); QQ groups
+        and private chats take media only by public URL."""
+        extension = {"image/png": "png", "image/gif": "gif"}.get(mime_type, "jpg")
+        await self._post(
+            _messages_url(self._api_base, "channel", channel_id),
+            data={"msg_id": msg_id},
+            files={"file_image": (f"image.{extension}", data, mime_type)},
+        )
+
+    async def _post(self, url: str, **kwargs: Any) -> None:
+        """One authorised POST; one re-fetch of the token when QQ answers 401 (token expired or revoked
+        early)."""
         for attempt in (1, 2):
             token = await self.tokens.get()
             try:
                 response = await self._http.post(
-                    url, json=payload, headers={"authorization": f"QQBot {token}"}, timeout=_TIMEOUT
+                    url, headers={"authorization": f"QQBot {token}"}, timeout=_TIMEOUT, **kwargs
                 )
             except httpx.TimeoutException:
                 raise RetryableSendError(PLATFORM, "send timed out") from None
@@ -74,6 +87,11 @@ class QQApi:
                 continue
             _raise_for(response)
             return
+
+
+def _messages_url(base: str, target: str, openid: str) -> str:
+    path = {"user": "v2/users", "group": "v2/groups", "channel": "channels"}[target]
+    return f"{base}/{path}/{openid}/messages"
 
 
 def _raise_for(response: httpx.Response) -> None:

@@ -18,7 +18,7 @@ __all__ = ["Backoff", "poll_forever"]
 
 log = logging.getLogger(__name__)
 
-Convert = Callable[[Any], InboundMessage | None]
+Convert = Callable[[Any], Awaitable[InboundMessage | None]]  # async: it may ask getMe first
 
 
 class Backoff:
@@ -65,7 +65,7 @@ async def poll_forever(
         try:
             for update in _in_order(updates):
                 try:
-                    message = to_inbound(update)
+                    message = await to_inbound(update)
                 except convert.BadUpdate:
                     message = None
                 if message is not None:

@@ -1,14 +1,22 @@
-"""WeChat MP adapter: GET echo, plain and safe-mode POST callbacks, customer-service replies."""
+"""WeChat MP adapter: GET echo, plain and safe-mode POST callbacks, customer-service replies.
+
+Official-account chats are one to one, so every message is addressed to the bot. The customer-service
+API has no markup: Markdown replies are sent as readable plain text. Images in a reply are uploaded as
+temporary media and sent as `image` messages; audio is not sent.
+"""
 
 import hmac
+import logging
 from collections.abc import Mapping
 
-from parley_runtime.core.messages import InboundMessage, OutboundMessage
+from parley_runtime.core.messages import Attachment, InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
-from parley_runtime.platforms.common import webhook, wxcrypto, wxenvelope
+from parley_runtime.platforms.common import markdown, webhook, wxapi, wxcrypto, wxenvelope
 from parley_runtime.platforms.errors import PermanentSendError
 from parley_runtime.platforms.wechat_mp import client, convert
+
+log = logging.getLogger(__name__)
 
 REQUIRED = ("appId", "appSecret", "token")
 # WeChat documents no timestamp tolerance; it drops a callback not answered within 5 s and sends it
@@ -86,13 +94,33 @@ class WeChatMpAdapter:
             return webhook.error(400, "encrypted callback but no encodingAESKey is configured")
         return self._envelope.open_callback(request.body, request.query, self._ctx.clock())
 
+    async def fetch_media(self, message: InboundMessage, attachment: Attachment, max_bytes: int) -> bytes:
+        """A received picture, voice note or video, through `media/get`."""
+        return await self._api.fetch_media(attachment, max_bytes)
+
     async def send(self, message: OutboundMessage) -> None:
-        # The customer-service API has no markdown; the text is sent as is.
         openid = message.inbound.reply_context.get("touser") or message.inbound.user_id
         if not isinstance(openid, str) or not openid:
             raise PermanentSendError(self.platform, "no recipient in reply context")
-        async for _index, chunk in self._ctx.unsent(message, client.parts(message.text)):
-            await self._api.send_text(openid, chunk)
+        text = markdown.to_plain(message.text) if message.format == "markdown" else message.text
+        chunks = client.parts(text) if text.strip() else []
+        parts = chunks + [f"attachment:{i}" for i in range(len(message.attachments))]
+        if not parts:
+            raise PermanentSendError(self.platform, "refusing to send an empty reply")
+        async for index, part in self._ctx.unsent(message, parts):
+            if index < len(chunks):
+                await self._api.send_text(openid, part)
+            else:
+                await self._send_attachment(openid, message.attachments[index - len(chunks)])
+
+    async def _send_attachment(self, openid: str, attachment: Attachment) -> None:
+        image = wxapi.image_to_upload(attachment, client.IMAGE_TYPES)
+        if isinstance(image, str):
+            log.warning(
+                "wechat-mp reply attachment not sent", extra={"attachment": repr(attachment), "why": image}
+            )
+            return
+        await self._api.send_image(openid, image[1], image[0])
 
 
 def create(ctx: AdapterContext) -> WeChatMpAdapter:

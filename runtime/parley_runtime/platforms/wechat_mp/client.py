@@ -1,9 +1,12 @@
-"""WeChat MP outbound API: cached `/cgi-bin/token` plus the customer-service `message/custom/send`."""
+"""WeChat MP outbound API: cached `/cgi-bin/token`, the customer-service `message/custom/send` (text and
+image), temporary media upload and download."""
 
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
+from parley_runtime.core.messages import Attachment
 from parley_runtime.platforms.common import text as common_text
 from parley_runtime.platforms.common import wxapi
 from parley_runtime.platforms.common.tokens import TokenCache
@@ -14,6 +17,9 @@ MAX_CONTENT_BYTES = 2048  # not documented; what third parties observe for custo
 # System busy, daily API quota (resets, so a later retry may pass). Not retried: 45015 (the follower has
 # not written for 48 h) and 45047 (the 5-replies-per-message quota is used).
 RETRYABLE = frozenset({-1, 45009})
+# Temporary media (新增临时素材): images are PNG, JPEG or GIF (at most `wxapi.MAX_IMAGE_BYTES`). Voice is
+# AMR or MP3 of at most 60 s, which a spoken reply need not be, so audio is not sent.
+IMAGE_TYPES = frozenset({"image/jpeg", "image/jpg", "image/png", "image/gif"})
 
 
 class WeChatMpClient:
@@ -45,10 +51,31 @@ class WeChatMpClient:
         params = {"grant_type": "client_credential", "appid": self._app_id, "secret": self._secret}
         return await self._api.fetch_token(f"{self._base}/cgi-bin/token", params, "token request failed")
 
+    async def _send(self, openid: str, kind: str, body: dict[str, Any]) -> None:
+        payload = {"touser": openid, "msgtype": kind, kind: body}
+        await self._api.post_with_token(self.tokens, f"{self._base}/cgi-bin/message/custom/send", payload)
+
     async def send_text(self, openid: str, chunk: str) -> None:
         """Send one part (see `parts`) through the customer-service API."""
-        payload = {"touser": openid, "msgtype": "text", "text": {"content": chunk}}
-        await self._api.post_with_token(self.tokens, f"{self._base}/cgi-bin/message/custom/send", payload)
+        await self._send(openid, "text", {"content": chunk})
+
+    async def send_image(self, openid: str, data: bytes, mime_type: str) -> None:
+        """Upload `data` as temporary media and send it as a customer-service image message."""
+        extension = {"image/png": "png", "image/gif": "gif"}.get(mime_type, "jpg")
+        media_id = await self._api.upload_media(
+            self.tokens,
+            f"{self._base}/cgi-bin/media/upload",
+            media_type="image",
+            data=data,
+            mime_type=mime_type,
+            filename=f"image.{extension}",
+        )
+        await self._send(openid, "image", {"media_id": media_id})
+
+    async def fetch_media(self, attachment: Attachment, max_bytes: int) -> bytes:
+        """The bytes of a received picture, voice note or video (`media/get` by its media_id)."""
+        url = f"{self._base}/cgi-bin/media/get"
+        return await self._api.fetch_media(self.tokens, url, attachment, max_bytes)
 
 
 def parts(content: str) -> list[str]:

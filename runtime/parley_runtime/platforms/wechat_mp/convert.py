@@ -9,5 +9,6 @@ __all__ = ["event_id", "to_inbound"]
 
 
 def to_inbound(fields: dict[str, str], origin: Origin) -> InboundMessage | None:
-    """A follower's text message; None for events (subscribe, menu clicks…) and other types."""
-    return wxmessage.text_to_inbound(fields, origin)
+    """A follower's text, picture, voice (with WeChat's `Recognition` as its transcript when the
+    account enabled it) or video message; None for events (subscribe, menu clicks…) and other types."""
+    return wxmessage.to_inbound(fields, origin)

@@ -1,13 +1,22 @@
-"""WeCom adapter: GET URL verification, encrypted POST callbacks, replies through `message/send`."""
+"""WeCom adapter: GET URL verification, encrypted POST callbacks, replies through `message/send`.
 
+App messages are one to one, so every message is addressed to the bot. Markdown replies go out as
+WeCom `markdown` messages (its subset, cut at 2048 bytes of source); a chunk WeCom refuses is sent again
+as plain text. Images in a reply are uploaded as temporary media and sent as `image` messages; audio is
+not sent (WeCom voice messages must be AMR).
+"""
+
+import logging
 from collections.abc import Mapping
 
-from parley_runtime.core.messages import InboundMessage, OutboundMessage
+from parley_runtime.core.messages import Attachment, InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
-from parley_runtime.platforms.common import webhook, wxenvelope
+from parley_runtime.platforms.common import markdown, webhook, wxapi, wxenvelope
 from parley_runtime.platforms.errors import PermanentSendError
 from parley_runtime.platforms.wecom import client, convert
+
+log = logging.getLogger(__name__)
 
 REQUIRED = ("corpId", "agentId", "secret", "token", "encodingAESKey")
 # WeCom documents no timestamp tolerance; it drops a callback not answered within 5 s and sends it
@@ -48,12 +57,57 @@ class WeComAdapter:
         # An empty 200 tells WeCom not to retry and not to expect a passive reply.
         return WebhookResult(status=200, body=b"", content_type="text/plain", events=events)
 
+    async def fetch_media(self, message: InboundMessage, attachment: Attachment, max_bytes: int) -> bytes:
+        """A received picture, voice note or video, through `media/get`."""
+        return await self._api.fetch_media(attachment, max_bytes)
+
     async def send(self, message: OutboundMessage) -> None:
         touser = message.inbound.reply_context.get("touser") or message.inbound.user_id
         if not isinstance(touser, str) or not touser:
             raise PermanentSendError(self.platform, "no recipient in reply context")
-        async for _index, chunk in self._ctx.unsent(message, client.parts(message.text)):
-            await self._api.send(touser, chunk, markdown=message.format == "markdown")
+        is_markdown = message.format == "markdown"
+        chunks = text_chunks(message.text, is_markdown=is_markdown)
+        parts = chunks + [f"attachment:{i}" for i in range(len(message.attachments))]
+        if not parts:
+            raise PermanentSendError(self.platform, "refusing to send an empty reply")
+        async for index, part in self._ctx.unsent(message, parts):
+            if index >= len(chunks):
+                await self._send_attachment(touser, message.attachments[index - len(chunks)])
+            elif is_markdown:
+                await self._send_markdown(touser, part)
+            else:
+                await self._api.send(touser, part)
+
+    async def _send_markdown(self, touser: str, chunk: str) -> None:
+        """One chunk of Markdown source as a WeCom `markdown` message, or as plain text when WeCom
+        refuses it (or it grew past the limit while rendering)."""
+        rendered = markdown.to_wecom_markdown(chunk)
+        if len(rendered.encode()) <= client.MAX_CONTENT_BYTES:
+            try:
+                await self._api.send(touser, rendered, markdown=True)
+                return
+            except wxapi.Refused as exc:
+                log.info("wecom refused a markdown message; sending it as text", extra={"error": str(exc)})
+        for piece in client.parts(markdown.to_plain(chunk)):
+            await self._api.send(touser, piece)
+
+    async def _send_attachment(self, touser: str, attachment: Attachment) -> None:
+        image = wxapi.image_to_upload(attachment, client.IMAGE_TYPES)
+        if isinstance(image, str):
+            log.warning(
+                "wecom reply attachment not sent", extra={"attachment": repr(attachment), "why": image}
+            )
+            return
+        await self._api.send_image(touser, image[1], image[0])
+
+
+def text_chunks(text: str, *, is_markdown: bool) -> list[str]:
+    """The text parts of a reply: Markdown source cut for rendering, or plain text cut at the limit."""
+    if not text.strip():
+        return []
+    if is_markdown:
+        return markdown.split_markdown(text, client.MAX_CONTENT_BYTES, measure="utf8")
+    return client.parts(text)
 
 
 def create(ctx: AdapterContext) -> WeComAdapter:

@@ -1,9 +1,12 @@
-"""WeCom outbound API: cached `gettoken` plus `message/send`, errcodes mapped to send errors."""
+"""WeCom outbound API: cached `gettoken`, `message/send` (text, markdown, image), temporary media upload
+and download, errcodes mapped to send errors."""
 
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
+from parley_runtime.core.messages import Attachment
 from parley_runtime.platforms.common import text as common_text
 from parley_runtime.platforms.common import wxapi
 from parley_runtime.platforms.common.tokens import TokenCache
@@ -12,6 +15,9 @@ PLATFORM = "wecom"
 DEFAULT_API_BASE = "https://qyapi.weixin.qq.com"
 MAX_CONTENT_BYTES = 2048  # text and markdown content limit of an app message
 RETRYABLE = frozenset({-1, 45009, 45033})  # system busy, API frequency limits
+# Temporary media (上传临时素材): images are JPG or PNG (at most `wxapi.MAX_IMAGE_BYTES`); voice must be
+# AMR of at most 60 s, which replies are not, so audio is not sent.
+IMAGE_TYPES = frozenset({"image/jpeg", "image/jpg", "image/png"})
 
 
 class WeComClient:
@@ -41,16 +47,32 @@ class WeComClient:
         params = {"corpid": self._corp_id, "corpsecret": self._secret}
         return await self._api.fetch_token(f"{self._base}/cgi-bin/gettoken", params, "gettoken failed")
 
-    async def send(self, touser: str, chunk: str, *, markdown: bool = False) -> None:
-        """Send one part (see `parts`) to one member."""
-        kind = "markdown" if markdown else "text"
-        payload = {
-            "touser": touser,
-            "msgtype": kind,
-            "agentid": int(self._agent_id),
-            kind: {"content": chunk},
-        }
+    async def _send(self, touser: str, kind: str, body: dict[str, Any]) -> None:
+        payload = {"touser": touser, "msgtype": kind, "agentid": int(self._agent_id), kind: body}
         await self._api.post_with_token(self.tokens, f"{self._base}/cgi-bin/message/send", payload)
+
+    async def send(self, touser: str, chunk: str, *, markdown: bool = False) -> None:
+        """Send one part (see `parts`) to one member, as `markdown` or plain text; a refused message
+        raises `wxapi.Refused`."""
+        await self._send(touser, "markdown" if markdown else "text", {"content": chunk})
+
+    async def send_image(self, touser: str, data: bytes, mime_type: str) -> None:
+        """Upload `data` as temporary media and send it as an image message."""
+        extension = "png" if mime_type == "image/png" else "jpg"
+        media_id = await self._api.upload_media(
+            self.tokens,
+            f"{self._base}/cgi-bin/media/upload",
+            media_type="image",
+            data=data,
+            mime_type=mime_type,
+            filename=f"image.{extension}",
+        )
+        await self._send(touser, "image", {"media_id": media_id})
+
+    async def fetch_media(self, attachment: Attachment, max_bytes: int) -> bytes:
+        """The bytes of a received picture, voice note or video (`media/get` by its media_id)."""
+        url = f"{self._base}/cgi-bin/media/get"
+        return await self._api.fetch_media(self.tokens, url, attachment, max_bytes)
 
 
 def parts(content: str) -> list[str]:

@@ -9,5 +9,6 @@ __all__ = ["event_id", "to_inbound"]
 
 
 def to_inbound(fields: dict[str, str], origin: Origin) -> InboundMessage | None:
-    """A text message from a member to the app; None for events and other message types."""
-    return wxmessage.text_to_inbound(fields, origin, reply_extra={"agent_id": fields.get("AgentID", "")})
+    """A member's text, picture, voice or video message to the app (always one to one, so always
+    addressed to the bot); None for events and other message types."""
+    return wxmessage.to_inbound(fields, origin, reply_extra={"agent_id": fields.get("AgentID", "")})

@@ -78,7 +78,7 @@ async def test_markdown_via_session_webhook(fake: FakeDingTalk, http: httpx.Asyn
     await make(fake, http).send(reply(fake, "## 值班表\n- 张三", fmt="markdown"))
     assert fake.calls(SESSION_PATH)[0].json() == {
         "msgtype": "markdown",
-        "markdown": {"title": "## 值班表", "text": "## 值班表\n- 张三"},
+        "markdown": {"title": "值班表", "text": "## 值班表\n- 张三"},  # the title plain, as shown outside
     }
 
 

@@ -118,6 +118,24 @@ async def test_acks_pings_delivers_and_reconnects(http: httpx.AsyncClient) -> No
         assert len(h.sleeps) >= 1  # the closed socket led to a backed-off reconnect
 
 
+async def test_picture_over_the_stream_is_an_attachment_fetched_by_the_connection(
+    http: httpx.AsyncClient,
+) -> None:
+    picture = {**robot_data("msg-p", ""), "msgtype": "picture", "robotCode": "ding-key"}
+    del picture["text"]
+    picture["content"] = {"downloadCode": "code-p", "pictureDownloadCode": "pic-p"}
+    with FakeDingTalk(scripts=[[bot_frame("m-p", picture)]]) as fake:
+        fake.files["code-p"] = b"\xff\xd8\xffjpeg"
+        h = Harness(fake, http)
+        await h.run_until(lambda: len(h.got) == 1 and len(fake.replies) == 1)
+        (msg,) = h.got
+        assert (msg.text, [a.ref for a in msg.attachments]) == (
+            "",
+            [{"downloadCode": "code-p", "robotCode": "ding-key"}],
+        )
+        assert await h.conn.fetch_media(msg, msg.attachments[0], 1000) == b"\xff\xd8\xffjpeg"
+
+
 async def test_disconnect_frame_triggers_a_new_connection(http: httpx.AsyncClient) -> None:
     scripts = [[system_frame("disconnect", "d-1")], [bot_frame("m-9", robot_data("msg-9", "after"))]]
     with FakeDingTalk(scripts=scripts) as fake:

@@ -76,12 +76,13 @@ async def test_retried_send_reuses_uuid(api: FakeFeishuApi, http: httpx.AsyncCli
     assert len({c.json()["uuid"] for c in api.calls(REPLY)}) == 1
 
 
-async def test_markdown_is_a_post_with_md(api: FakeFeishuApi, http: httpx.AsyncClient) -> None:
+async def test_markdown_is_a_card_with_markdown(api: FakeFeishuApi, http: httpx.AsyncClient) -> None:
     await make(api, http, {"replyInThread": True}).send(reply("**粗体**", "markdown"))
     body = api.calls(REPLY)[0].json()
-    assert body["msg_type"] == "post" and body["reply_in_thread"] is True
+    assert body["msg_type"] == "interactive" and body["reply_in_thread"] is True
     assert json.loads(body["content"]) == {
-        "zh_cn": {"title": "", "content": [[{"tag": "md", "text": "**粗体**"}]]}
+        "schema": "2.0",
+        "body": {"elements": [{"tag": "markdown", "content": "**粗体**"}]},
     }
 
 

@@ -3,57 +3,17 @@
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from adapter_contexts import make_adapter_context
 from fakes.http_api import serve
 from fakes.telegram_api import FakeTelegram
 from parley_runtime.core.messages import InboundMessage, OutboundMessage
 from parley_runtime.platforms.errors import PermanentSendError, RetryableSendError
-from parley_runtime.platforms.telegram import adapter
 
-TOKEN = "123456789:AAE-integration-token"
 DATA = Path(__file__).parents[3] / "data" / "telegram"
-
-
-@pytest.fixture
-def fake() -> Iterator[tuple[FakeTelegram, str]]:
-    telegram = FakeTelegram(TOKEN)
-    with serve(telegram.api.app) as base:
-        yield telegram, base
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
-
-
-class RecordingSleep:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
-        await asyncio.sleep(0)
-
-
-def make(
-    http: httpx.AsyncClient, base: str, sleep: RecordingSleep | None = None, **settings: Any
-) -> adapter.TelegramAdapter:
-    ctx = make_adapter_context(
-        "telegram",
-        credentials={"botToken": TOKEN, "secretToken": "s"},
-        settings={"apiBase": base, "botUsername": "parley_helper_bot", **settings},
-        http=http,
-        clock=lambda: 5.0,
-    )
-    return adapter.TelegramAdapter(ctx, ctx.settings, sleep=sleep or RecordingSleep())  # type: ignore[arg-type]
 
 
 def inbound(**context: Any) -> InboundMessage:
@@ -69,9 +29,9 @@ def inbound(**context: Any) -> InboundMessage:
     )
 
 
-async def test_send_message_replies_to_the_inbound(fake, http) -> None:
-    telegram, base = fake
-    await make(http, base).send(OutboundMessage(inbound=inbound(message_thread_id=3), text="Hello!"))
+async def test_send_message_replies_to_the_inbound(fake, make_adapter) -> None:
+    telegram, _ = fake
+    await make_adapter().send(OutboundMessage(inbound=inbound(message_thread_id=3), text="Hello!"))
     (request,) = telegram.api.received(telegram.path("sendMessage"))
     assert request.headers["content-type"] == "application/json"
     assert request.json() == {
@@ -83,31 +43,77 @@ async def test_send_message_replies_to_the_inbound(fake, http) -> None:
     }
 
 
-async def test_long_reply_is_split_at_4096(fake, http) -> None:
-    telegram, base = fake
+async def test_long_reply_is_split_at_4096(fake, make_adapter) -> None:
+    telegram, _ = fake
     text = "\n".join(f"line {i} " + "x" * 90 for i in range(100))  # ~10 000 characters
-    await make(http, base).send(OutboundMessage(inbound=inbound(), text=text))
+    await make_adapter().send(OutboundMessage(inbound=inbound(), text=text))
     sent = telegram.sent()
     assert len(sent) == 3 and all(len(s["text"]) <= 4096 for s in sent)
     assert "\n".join(s["text"] for s in sent) == text
     assert "reply_to_message_id" in sent[0] and "reply_to_message_id" not in sent[1]
 
 
-async def test_markdown_falls_back_to_plain_text_when_telegram_cannot_parse_it(fake, http) -> None:
-    telegram, base = fake
+MARKDOWN = "**Hi** <there>, see [the docs](https://example.com/a?b=1&c=2)"
+
+
+async def test_markdown_is_sent_as_telegram_html(fake, make_adapter) -> None:
+    telegram, _ = fake
+    await make_adapter().send(OutboundMessage(inbound=inbound(), text=MARKDOWN, format="markdown"))
+    (sent,) = telegram.sent()
+    assert sent["parse_mode"] == "HTML" and sent["reply_to_message_id"] == 55
+    assert sent["text"] == (
+        '<b>Hi</b> &lt;there&gt;, see <a href="https://example.com/a?b=1&amp;c=2">the docs</a>'
+    )
+
+
+async def test_markdown_falls_back_to_plain_text_when_telegram_cannot_parse_it(fake, make_adapter) -> None:
+    telegram, _ = fake
     telegram.api.script(
         "POST",
         telegram.path("sendMessage"),
         status=400,
-        body={"ok": False, "error_code": 400, "description": "Bad Request: can't parse entities: unclosed"},
+        body={
+            "ok": False,
+            "error_code": 400,
+            "description": "Bad Request: can't parse entities: Unsupported start tag at byte offset 12",
+        },
     )
-    await make(http, base).send(OutboundMessage(inbound=inbound(), text="a *b", format="markdown"))
+    await make_adapter().send(OutboundMessage(inbound=inbound(), text=MARKDOWN, format="markdown"))
     first, second = telegram.sent()
-    assert first["parse_mode"] == "Markdown" and "parse_mode" not in second and second["text"] == "a *b"
+    assert first["parse_mode"] == "HTML"
+    assert "parse_mode" not in second and second["reply_to_message_id"] == 55
+    assert second["text"] == "Hi <there>, see the docs (https://example.com/a?b=1&c=2)"
 
 
-async def test_429_is_retryable_with_telegrams_retry_after(fake, http) -> None:
-    telegram, base = fake
+async def test_other_markdown_rejections_are_not_masked(fake, make_adapter) -> None:
+    telegram, _ = fake
+    telegram.api.script(
+        "POST",
+        telegram.path("sendMessage"),
+        status=400,
+        body={"ok": False, "error_code": 400, "description": "Bad Request: chat not found"},
+    )
+    with pytest.raises(PermanentSendError, match="chat not found"):
+        await make_adapter().send(OutboundMessage(inbound=inbound(), text=MARKDOWN, format="markdown"))
+    assert len(telegram.sent()) == 1
+
+
+async def test_long_markdown_is_split_at_4096_utf16_units_outside_code_blocks(fake, make_adapter) -> None:
+    telegram, _ = fake
+    paragraphs = [f"Paragraph {i}: " + "é😀 word " * 60 for i in range(12)]
+    code = "```python\n" + "\n".join(f"print({i})" for i in range(200)) + "\n```"
+    source = "\n\n".join([*paragraphs[:6], code, *paragraphs[6:]])
+    await make_adapter().send(OutboundMessage(inbound=inbound(), text=source, format="markdown"))
+    sent = telegram.sent()
+    assert len(sent) > 2 and all(s["parse_mode"] == "HTML" for s in sent)
+    assert all(len(s["text"].encode("utf-16-le")) // 2 <= 4096 for s in sent)
+    (with_code,) = [s["text"] for s in sent if "print(0)" in s["text"]]
+    assert "print(199)" in with_code and with_code.count("<pre>") == 1
+    assert "reply_to_message_id" in sent[0] and all("reply_to_message_id" not in s for s in sent[1:])
+
+
+async def test_429_is_retryable_with_telegrams_retry_after(fake, make_adapter) -> None:
+    telegram, _ = fake
     telegram.api.script(
         "POST",
         telegram.path("sendMessage"),
@@ -120,13 +126,13 @@ async def test_429_is_retryable_with_telegrams_retry_after(fake, http) -> None:
         },
     )
     with pytest.raises(RetryableSendError) as info:
-        await make(http, base).send(OutboundMessage(inbound=inbound(), text="x"))
+        await make_adapter().send(OutboundMessage(inbound=inbound(), text="x"))
     assert info.value.retry_after == 17
-    assert TOKEN not in str(info.value) and "AAE" not in str(info.value)
+    assert telegram.token not in str(info.value) and "AAE" not in str(info.value)
 
 
-async def test_400_is_permanent_and_5xx_retryable_without_the_token(fake, http) -> None:
-    telegram, base = fake
+async def test_400_is_permanent_and_5xx_retryable_without_the_token(fake, make_adapter) -> None:
+    telegram, _ = fake
     telegram.api.script(
         "POST",
         telegram.path("sendMessage"),
@@ -134,22 +140,23 @@ async def test_400_is_permanent_and_5xx_retryable_without_the_token(fake, http) 
         body={"ok": False, "error_code": 400, "description": "Bad Request: chat not found"},
     )
     telegram.api.script("POST", telegram.path("sendMessage"), status=502)
-    a = make(http, base)
+    a = make_adapter()
     with pytest.raises(PermanentSendError, match="chat not found") as permanent:
         await a.send(OutboundMessage(inbound=inbound(), text="x"))
     with pytest.raises(RetryableSendError) as retryable:
         await a.send(OutboundMessage(inbound=inbound(), text="x"))
     for error in (permanent.value, retryable.value):
-        assert TOKEN not in str(error) and error.__cause__ is None
+        assert telegram.token not in str(error) and error.__cause__ is None
 
 
-async def test_unreachable_api_is_retryable_and_never_logs_the_token(http, caplog) -> None:
-    with serve(FakeTelegram(TOKEN).api.app) as base:
+async def test_unreachable_api_is_retryable_and_never_logs_the_token(fake, make_adapter, caplog) -> None:
+    token = fake[0].token
+    with serve(FakeTelegram(token).api.app) as gone:
         pass
     caplog.set_level(logging.DEBUG)
     with pytest.raises(RetryableSendError) as info:
-        await make(http, base).send(OutboundMessage(inbound=inbound(), text="x"))
-    assert TOKEN not in str(info.value) and info.value.__cause__ is None
+        await make_adapter(apiBase=gone).send(OutboundMessage(inbound=inbound(), text="x"))
+    assert token not in str(info.value) and info.value.__cause__ is None
     assert all(
         "AAE-integration-token" not in r.getMessage() for r in caplog.records if r.name.startswith("parley")
     )
@@ -167,15 +174,15 @@ async def wait_for(predicate, limit: float = 10.0) -> None:
             await asyncio.sleep(0.01)
 
 
-async def test_polling_delivers_in_order_and_advances_the_offset(fake, http) -> None:
-    telegram, base = fake
+async def test_polling_delivers_in_order_and_advances_the_offset(fake, make_adapter) -> None:
+    telegram, _ = fake
     telegram.pending.extend([update(12, "second"), update(11, "first"), update(13, "third")])
     got: list[InboundMessage] = []
 
     async def sink(message: InboundMessage) -> None:
         got.append(message)
 
-    task = asyncio.create_task(make(http, base, mode="polling", pollTimeoutSeconds=1).run_connection(sink))
+    task = asyncio.create_task(make_adapter(mode="polling", pollTimeoutSeconds=1).run_connection(sink))
     try:
         await wait_for(lambda: len(got) == 3 and len(telegram.polls()) >= 2)
     finally:
@@ -188,8 +195,8 @@ async def test_polling_delivers_in_order_and_advances_the_offset(fake, http) -> 
     assert len(telegram.api.received(telegram.path("deleteWebhook"))) == 1
 
 
-async def test_polling_backs_off_after_errors_and_resumes(fake, http) -> None:
-    telegram, base = fake
+async def test_polling_backs_off_after_errors_and_resumes(fake, make_adapter, sleep) -> None:
+    telegram, _ = fake
     for status in (502, 502, 409):
         telegram.api.script(
             "POST",
@@ -199,12 +206,11 @@ async def test_polling_backs_off_after_errors_and_resumes(fake, http) -> None:
         )
     telegram.pending.append(update(21, "after errors"))
     got: list[InboundMessage] = []
-    sleep = RecordingSleep()
 
     async def sink(message: InboundMessage) -> None:
         got.append(message)
 
-    task = asyncio.create_task(make(http, base, sleep, mode="polling").run_connection(sink))
+    task = asyncio.create_task(make_adapter(mode="polling").run_connection(sink))
     try:
         await wait_for(lambda: len(got) == 1)
     finally:
@@ -213,8 +219,8 @@ async def test_polling_backs_off_after_errors_and_resumes(fake, http) -> None:
     assert got[0].text == "after errors"
 
 
-async def test_polling_refetches_an_update_the_sink_failed_to_take(fake, http) -> None:
-    telegram, base = fake
+async def test_polling_refetches_an_update_the_sink_failed_to_take(fake, make_adapter) -> None:
+    telegram, _ = fake
     telegram.pending.extend([update(31, "a"), update(32, "b")])
     got: list[str] = []
     failures = [RuntimeError("queue down")]
@@ -224,7 +230,7 @@ async def test_polling_refetches_an_update_the_sink_failed_to_take(fake, http) -
             raise failures.pop()
         got.append(message.text)
 
-    task = asyncio.create_task(make(http, base, mode="polling").run_connection(flaky_sink))
+    task = asyncio.create_task(make_adapter(mode="polling").run_connection(flaky_sink))
     try:
         await wait_for(lambda: "b" in got)
     finally:
@@ -233,11 +239,9 @@ async def test_polling_refetches_an_update_the_sink_failed_to_take(fake, http) -
     assert [p.get("offset") for p in telegram.polls()][:2] == [None, 32]
 
 
-async def test_run_connection_refuses_webhook_mode(fake, http) -> None:
-    _, base = fake
-
+async def test_run_connection_refuses_webhook_mode(make_adapter) -> None:
     async def sink(message: InboundMessage) -> None:
         raise AssertionError("no events expected")
 
     with pytest.raises(RuntimeError, match="webhook mode"):
-        await make(http, base).run_connection(sink)
+        await make_adapter().run_connection(sink)

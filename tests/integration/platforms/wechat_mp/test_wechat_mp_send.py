@@ -50,13 +50,13 @@ async def test_reply_via_customer_service_api_with_cached_token(
 ) -> None:
     adapter = make(api, http)
     await adapter.send(reply("营业到九点"))
-    await adapter.send(reply("**markdown** is sent as text", "markdown"))
+    await adapter.send(reply("**markdown** is sent as plain text", "markdown"))
     (token_call,) = api.calls("/cgi-bin/token")
     assert token_call.query == {"grant_type": "client_credential", "appid": "wx-app", "secret": "wx-secret"}
     first, second = api.calls(SEND)
     assert first.query == {"access_token": "mp-token-1"}
     assert first.json() == {"touser": OPENID, "msgtype": "text", "text": {"content": "营业到九点"}}
-    assert second.json()["text"]["content"] == "**markdown** is sent as text"
+    assert second.json()["text"]["content"] == "markdown is sent as plain text"
 
 
 async def test_long_reply_split(api: FakeWeChatApi, http: httpx.AsyncClient) -> None:

@@ -72,16 +72,15 @@ class DingTalkDriver:
         return (status, json.loads(body)) == (200, {})
 
     def sent(self) -> list[Sent]:
-        return [
-            Sent(
-                r.json()["text"]["content"],
-                {"session": r.query.get("session"), "msgtype": r.json()["msgtype"]},
-            )
-            for r in self.fake.calls(SESSION_PATH)
-        ]
+        found = []
+        for r in self.fake.calls(SESSION_PATH):
+            body = r.json()
+            text = body["markdown"]["text"] if body["msgtype"] == "markdown" else body["text"]["content"]
+            found.append(Sent(text, {"session": r.query.get("session"), "msgtype": body["msgtype"]}))
+        return found
 
     def address(self, n: int) -> dict[str, Any]:
-        return {"session": f"s{n}", "msgtype": "text"}
+        return {"session": f"s{n}", "msgtype": "markdown"}  # model answers are Markdown
 
 
 @contextlib.contextmanager

@@ -76,11 +76,15 @@ class FeishuDriver:
                 body = r.json()
                 message_id = r.path.removeprefix(REPLY_PREFIX).removesuffix("/reply")
                 to = {"message_id": message_id, "msg_type": body["msg_type"]}
-                found.append(Sent(json.loads(body["content"])["text"], to))
+                content = json.loads(body["content"])
+                if body["msg_type"] == "interactive":  # a model answer: Markdown in a card
+                    found.append(Sent(content["body"]["elements"][0]["content"], to))
+                else:
+                    found.append(Sent(content["text"], to))
         return found
 
     def address(self, n: int) -> dict[str, Any]:
-        return {"message_id": f"om_{n:032d}", "msg_type": "text"}
+        return {"message_id": f"om_{n:032d}", "msg_type": "interactive"}  # model answers are Markdown
 
 
 @contextlib.contextmanager

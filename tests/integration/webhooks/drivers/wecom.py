@@ -76,7 +76,7 @@ class WeComDriver:
         return found
 
     def address(self, n: int) -> dict[str, Any]:
-        return {"touser": USER, "agentid": CREDS["agentId"], "msgtype": "text"}
+        return {"touser": USER, "agentid": CREDS["agentId"], "msgtype": "markdown"}  # model answers
 
 
 @contextlib.contextmanager

@@ -101,15 +101,6 @@ def test_group_message_fields() -> None:
     assert msg.reply_context["robot_code"] == "dingEXAMPLErobot0000"
 
 
-def test_picture_is_ignored() -> None:
-    assert (
-        convert.to_inbound(
-            load("picture.json"), Origin(bot="b", platform="dingtalk", binding="bd", received_at=0)
-        )
-        is None
-    )
-
-
 async def test_signed_callback_is_accepted(http: httpx.AsyncClient) -> None:
     result = await make(http).handle_webhook(signed((DATA / "group_text.json").read_bytes()))
     assert (result.status, result.rejected) == (200, False)
@@ -122,9 +113,10 @@ async def test_signed_callback_is_accepted(http: httpx.AsyncClient) -> None:
     )
 
 
-async def test_picture_is_acked_without_events(http: httpx.AsyncClient) -> None:
+async def test_picture_is_an_event_with_an_attachment(http: httpx.AsyncClient) -> None:
     result = await make(http).handle_webhook(signed((DATA / "picture.json").read_bytes()))
-    assert (result.status, result.events) == (200, ())
+    (msg,) = result.events
+    assert (result.status, msg.text, [a.kind for a in msg.attachments]) == (200, "", ["image"])
 
 
 @pytest.mark.parametrize(

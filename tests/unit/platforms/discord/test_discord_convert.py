@@ -1,4 +1,5 @@
-"""Discord interactions from recorded payloads → InboundMessage, and the 2000-character split."""
+"""Discord interactions from recorded payloads → InboundMessage (addressing, ATTACHMENT options), and the
+2000-unit split of text and Markdown."""
 
 import json
 from pathlib import Path
@@ -60,9 +61,50 @@ def test_missing_token_is_a_bad_interaction() -> None:
         )
 
 
+def test_attachment_options_become_attachments_not_text() -> None:
+    message = load("ask_with_attachments.json")
+    assert message is not None and message.is_group and message.mentioned
+    assert message.text == "What does this error mean?"  # the attachment ids are not words
+    image, log = message.attachments
+    assert (image.kind, image.mime_type, image.size, image.name, image.ref) == (
+        "image",
+        "image/png",
+        48213,
+        "error.png",
+        {"attachment_id": "1310000000000000777"},
+    )
+    assert image.url is not None and image.url.startswith(
+        "https://cdn.discordapp.com/ephemeral-attachments/1125000000000000100/1310000000000000777/error.png?ex="
+    )
+    assert (log.kind, log.mime_type, log.name) == ("file", "text/plain", "server.log")
+
+
+def test_a_command_with_only_a_file_is_a_message() -> None:
+    message = load("chat_voice_only_dm.json")
+    assert message is not None and not message.is_group and message.mentioned
+    assert message.text == ""
+    (voice,) = message.attachments
+    assert (voice.kind, voice.mime_type, voice.size) == ("audio", "audio/ogg", 18432)
+
+
+def test_unresolved_attachment_ids_are_dropped() -> None:
+    interaction = json.loads((DATA / "chat_voice_only_dm.json").read_text())
+    del interaction["data"]["resolved"]
+    origin = Origin(bot="b", platform="discord", binding="x", received_at=0)
+    assert convert.interaction_to_inbound(interaction, origin, ask_commands=("chat",)) is None
+    assert convert.interaction_to_inbound(interaction, origin, ask_commands=()).text == "/chat"
+
+
 def test_split_at_2000_units() -> None:
     long = "sentence number x. " * 300
     chunks = text.split_text(long)
     assert all(len(c) <= 2000 for c in chunks) and len(chunks) == 3
     assert " ".join(chunks) == long
     assert [len(c) for c in text.split_text("🙂" * 1500)] == [1000, 500]
+
+
+def test_markdown_is_cut_in_utf16_units_outside_code_blocks() -> None:
+    code = "```py\n" + "print('🙂')\n" * 100 + "```"  # 1309 UTF-16 units: must stay whole
+    chunks = text.markdown_chunks("**intro** " * 100 + "\n\n" + code + "\n\n" + "🙂 " * 600)
+    assert all(len(c.encode("utf-16-le")) // 2 <= 2000 for c in chunks)
+    assert code in chunks[1] and chunks[0].startswith("**intro**")  # Markdown left as Discord renders it

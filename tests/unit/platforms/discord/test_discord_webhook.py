@@ -76,6 +76,13 @@ async def test_command_is_deferred_and_becomes_an_event(make_adapter) -> None:
     )
 
 
+async def test_a_command_with_only_a_file_is_deferred_too(make_adapter) -> None:
+    result = await make_adapter().handle_webhook(signed((DATA / "chat_voice_only_dm.json").read_bytes()))
+    assert json.loads(result.body) == {"type": 5}
+    (event,) = result.events
+    assert event.text == "" and [a.kind for a in event.attachments] == ["audio"]
+
+
 async def test_components_and_context_menus_are_acknowledged_without_events(make_adapter) -> None:
     a = make_adapter()
     button = await a.handle_webhook(signed((DATA / "button.json").read_bytes()))
@@ -153,7 +160,24 @@ INTERACTION = st.fixed_dictionaries(
         "member": JSON,
         "user": JSON,
         "channel": JSON,
-        "data": st.fixed_dictionaries({}, optional={"name": JSON | st.text(), "type": JSON, "options": JSON}),
+        "data": st.fixed_dictionaries(
+            {},
+            optional={
+                "name": JSON | st.text(),
+                "type": JSON,
+                "options": JSON
+                | st.lists(
+                    st.fixed_dictionaries(
+                        {"type": st.sampled_from([3, 11, 1])}, optional={"value": JSON | st.text()}
+                    ),
+                    max_size=3,
+                ),
+                "resolved": JSON
+                | st.fixed_dictionaries(
+                    {"attachments": st.dictionaries(st.text(max_size=5), JSON, max_size=3) | JSON}
+                ),
+            },
+        ),
     },
 )
 

@@ -108,7 +108,7 @@ def test_v1_message() -> None:
     assert msg.reply_context["message_id"] == "om_v1message0000000000000000000"
 
 
-@pytest.mark.parametrize("name", ["v2_image.json", "v2_from_app.json", "url_verification.json"])
+@pytest.mark.parametrize("name", ["v2_from_app.json", "url_verification.json"])
 def test_ignored_payloads(name: str) -> None:
     assert to_inbound(name) is None
 

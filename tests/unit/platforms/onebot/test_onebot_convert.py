@@ -1,4 +1,8 @@
-"""OneBot v11 message events (CQ strings and segment arrays) → InboundMessage, from recorded payloads."""
+"""OneBot v11 message events (CQ strings and segment arrays) → InboundMessage, from recorded payloads.
+
+Shapes: onebot-11 `event/message.md` and `message/segment.md` (`reply` `id`, `record` `file`/`url`);
+the `file` segment, `name` and `path` are NapCat's additions (NapCatQQ `src/onebot/types/message.ts`), and
+`file_size` what its message converter fills in."""
 
 import json
 from pathlib import Path
@@ -13,10 +17,10 @@ from parley_runtime.platforms.onebot import convert, cqcode
 DATA = Path(__file__).parents[3] / "data" / "onebot"
 
 
-def load(name: str):
+def load(name: str, own: frozenset[str] = frozenset()):
     event = json.loads((DATA / name).read_text())
     return convert.event_to_inbound(
-        event, Origin(bot="b", platform="onebot", binding="b-ob", received_at=6.0)
+        event, Origin(bot="b", platform="onebot", binding="b-ob", received_at=6.0), own
     )
 
 
@@ -56,6 +60,55 @@ def test_group_segments_other_mention_and_image() -> None:
     ]
     assert message.attachments[0].kind == "image"
     assert message.user_name == "Kai"
+
+
+def test_reply_to_one_of_the_bots_messages_is_addressed() -> None:
+    ours = load("group_reply_to_bot.json", own=frozenset({convert.message_key("10001000", "4242")}))
+    assert ours is not None and ours.is_group and ours.mentioned and ours.text == "那明天呢？"
+    unknown = load("group_reply_to_bot.json")
+    assert unknown is not None and not unknown.mentioned  # quoting someone else's message
+    other_account = load("group_reply_to_bot.json", own=frozenset({convert.message_key("20002000", "4242")}))
+    assert other_account is not None and not other_account.mentioned
+
+
+def test_voice_record_is_amr_audio_with_its_size() -> None:
+    message = load("private_record.json")
+    assert message is not None and message.text == "" and message.mentioned
+    (voice,) = message.attachments
+    assert (voice.kind, voice.mime_type, voice.size) == ("audio", "audio/amr", 5321)
+    assert voice.url == "https://multimedia.nt.qq.com.cn/download?appid=1402&fileid=EhQ4ZTJm&rkey=CAQSKAB6"
+
+
+def test_file_segment_in_a_cq_string() -> None:
+    message = load("group_file.json")
+    assert message is not None and message.mentioned and message.text == "帮我看下这份周报"
+    (report,) = message.attachments
+    assert (report.kind, report.name, report.size, report.mime_type) == (
+        "file",
+        "周报-第47周.pdf",
+        48213,
+        "application/pdf",
+    )
+    assert report.url == "https://njc-download.ftn.qq.com/ftn_handler/abc/?fname=a1b2"
+
+
+def test_other_mention_uses_the_name_napcat_adds() -> None:
+    event = json.loads((DATA / "group_segments_other_at.json").read_text())
+    event["message"][0]["data"]["name"] = "Lena"
+    message = convert.event_to_inbound(event, Origin(bot="b", platform="onebot", binding="x", received_at=0))
+    assert message is not None and message.text == "@Lena 你看下这个" and not message.mentioned
+
+
+def test_media_without_an_http_url_is_left_out() -> None:
+    event = json.loads((DATA / "private_record.json").read_text())
+    event["message"] = [
+        {"type": "record", "data": {"file": "x.silk", "url": "https://q.example/x.silk"}},
+        {"type": "image", "data": {"file": "local.png", "file_size": "10"}},  # no url
+        {"type": "record", "data": {"file": "file:///tmp/y.amr", "url": "file:///tmp/y.amr"}},
+    ]
+    message = convert.event_to_inbound(event, Origin(bot="b", platform="onebot", binding="x", received_at=0))
+    assert message is not None
+    assert [(a.kind, a.mime_type) for a in message.attachments] == [("audio", "audio/silk")]
 
 
 @pytest.mark.parametrize(

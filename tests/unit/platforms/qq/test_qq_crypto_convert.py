@@ -1,4 +1,9 @@
-"""QQ's official vectors (op 13 answer, key derivation), the documented-broken DEMO, and conversion."""
+"""QQ's official vectors (op 13 answer, key derivation), the documented-broken DEMO, and conversion.
+
+Payload shapes: bot-docs `send-receive/event.md` (C2C, group @, channel @ with the `Message` object of
+`template/model.md`) and its attachment table (`content_type`, `filename`, `height`, `width`, `size`,
+`url`). `voice_wav_url` and `asr_refer_text` on voice attachments appear in newer revisions of that
+page (not in the bot-docs snapshot read here), as real deliveries carry them."""
 
 import json
 from pathlib import Path
@@ -80,6 +85,89 @@ def test_group_at_message() -> None:
 
 def test_other_dispatches_are_ignored() -> None:
     assert load("friend_add.json") is None
+
+
+def test_group_at_strips_only_the_leading_bot_mention() -> None:
+    payload = json.loads((DATA / "group_at_message.json").read_text())
+    payload["d"]["content"] = "<@!2783517902> 问一下 <@!5566> 的意见"
+    message = convert.dispatch_to_inbound(payload, Origin(bot="b", platform="qq", binding="x", received_at=0))
+    assert message is not None and message.text == "问一下 @5566 的意见"
+
+
+def test_c2c_picture_without_text_is_one_image() -> None:
+    message = load("c2c_image.json")
+    assert message is not None and message.text == "" and not message.is_group and message.mentioned
+    (picture,) = message.attachments
+    assert (picture.kind, picture.mime_type, picture.size) == ("image", "image/jpeg", 183245)
+    assert (
+        picture.url
+        == "https://multimedia.nt.qq.com.cn/download?appid=1406&fileid=EhRkZmE3YjM2&rkey=CAQSKAB6JWENi5LM"
+    )
+    assert picture.name == "6A3051F3C2B94E7D8A1F0E9D8C7B6A59.jpg"
+
+
+def test_group_voice_uses_the_wav_copy_and_qq_recognition() -> None:
+    message = load("group_at_voice.json")
+    assert message is not None and message.is_group and message.mentioned and message.text == ""
+    (voice,) = message.attachments
+    assert (voice.kind, voice.mime_type, voice.transcript) == ("audio", "audio/wav", "今天的会议几点开始")
+    assert voice.url is not None and "spec=wav" in voice.url
+    assert voice.size is None  # the stated size is the SILK original's, not the WAV copy's
+
+
+def test_voice_without_wav_copy_is_silk_with_its_size() -> None:
+    payload = json.loads((DATA / "group_at_voice.json").read_text())
+    for key in ("voice_wav_url", "asr_refer_text"):
+        del payload["d"]["attachments"][0][key]
+    message = convert.dispatch_to_inbound(payload, Origin(bot="b", platform="qq", binding="x", received_at=0))
+    assert message is not None
+    (voice,) = message.attachments
+    assert (voice.mime_type, voice.size, voice.transcript) == ("audio/silk", 6112, None)
+
+
+def test_channel_at_message_names_mentions_and_fixes_the_schemeless_url() -> None:
+    message = load("channel_at_message.json")
+    assert message is not None and message.is_group and message.mentioned
+    assert message.text == "帮我看看这张图 @小红"
+    assert (message.user_id, message.chat_id, message.user_name) == ("144115218678923456", "100010", "阿明")
+    assert message.reply_context == {
+        "target": "channel",
+        "openid": "100010",
+        "msg_id": "08a1b2c3d4e5f6a7b8c91001a2b3c4d5e6f7a8b9c0",
+    }
+    (picture,) = message.attachments
+    assert (picture.kind, picture.mime_type, picture.size) == ("image", "image/png", 98123)
+    assert picture.url == "https://gchat.qpic.cn/qmeetpic/0/0-0-5B1C2D3E4F5A6B7C/0"
+
+
+def test_files_and_odd_attachments() -> None:
+    payload = json.loads((DATA / "c2c_image.json").read_text())
+    payload["d"]["attachments"] = [
+        {"content_type": "file", "filename": "报告.pdf", "size": 4096, "url": "//qq.example/f/1"},
+        {"content_type": "video/mp4", "url": "https://qq.example/v.mp4", "size": "12"},
+        {"content_type": "image/png"},  # no url: nothing to fetch
+        "junk",
+    ]
+    message = convert.dispatch_to_inbound(payload, Origin(bot="b", platform="qq", binding="x", received_at=0))
+    assert message is not None
+    report, video = message.attachments
+    assert (report.kind, report.mime_type, report.name, report.size) == (
+        "file",
+        "application/octet-stream",
+        "报告.pdf",
+        4096,
+    )
+    assert report.url == "https://qq.example/f/1"
+    assert (video.kind, video.mime_type, video.size) == ("file", "video/mp4", None)
+
+
+def test_message_with_neither_text_nor_attachment_is_ignored() -> None:
+    payload = json.loads((DATA / "c2c_image.json").read_text())
+    payload["d"]["attachments"] = []
+    assert (
+        convert.dispatch_to_inbound(payload, Origin(bot="b", platform="qq", binding="x", received_at=0))
+        is None
+    )
 
 
 def test_split_caps_at_five_replies() -> None:

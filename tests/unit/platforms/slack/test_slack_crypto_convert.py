@@ -60,10 +60,10 @@ def test_window_and_forgeries(
     assert crypto.verify(OFFICIAL["secret"], timestamp, presented, body, now=now) is expected
 
 
-def convert_file(name: str):
+def convert_file(name: str, bot_id: str | None = None):
     envelope = json.loads((DATA / name).read_text())
     return convert.event_to_inbound(
-        envelope, Origin(bot="b", platform="slack", binding="b-slack", received_at=3.0)
+        envelope, Origin(bot="b", platform="slack", binding="b-slack", received_at=3.0), bot_id=bot_id
     )
 
 
@@ -71,18 +71,20 @@ def test_app_mention() -> None:
     message = convert_file("app_mention.json")
     assert message is not None
     assert (message.event_id, message.user_id, message.chat_id) == (
-        "Ev0APPMENTN1",
+        "C0GENERAL1:1763700000.000200",
         "U0HUMANAAA",
         "C0GENERAL1",
     )
     assert message.text == "what's the VPN address?" and message.is_group and message.mentioned
     assert message.reply_context == {"channel": "C0GENERAL1", "ts": "1763700000.000200"}
+    assert message.attachments == ()
 
 
 def test_direct_message() -> None:
     message = convert_file("message_im.json")
     assert message is not None and not message.is_group and message.mentioned
     assert message.text == "Can you summarise *this* doc?"
+    assert message.event_id == "D0DIRECTCH:1763700010.000300"
 
 
 def test_thread_reply_keeps_thread_and_strips_labelled_mention() -> None:
@@ -94,17 +96,116 @@ def test_thread_reply_keeps_thread_and_strips_labelled_mention() -> None:
 def test_channel_message_without_mention_is_unaddressed() -> None:
     message = convert_file("message_channel_plain.json")
     assert message is not None and message.is_group and not message.mentioned
-    assert message.text == "lunch at noon, <@U0HUMANAAA>?"
+    assert message.text == "lunch at noon, <@U0HUMANAAA>?"  # other people's mentions stay as Slack wrote them
 
 
 @pytest.mark.parametrize(
-    "name",
-    ["message_channel_mention.json", "message_bot.json", "message_changed.json", "reaction_added.json"],
+    ("as_message", "as_app_mention"),
+    [
+        ("message_channel_mention.json", "app_mention.json"),
+        ("file_share_channel_mention.json", "file_share_app_mention.json"),
+    ],
 )
+def test_a_mention_delivered_twice_is_one_message(as_message: str, as_app_mention: str) -> None:
+    """Slack sends a `message` and an `app_mention` (different event_ids) for one mention: both carry
+    the same event_id, so the queue's de-duplication answers once, whichever comes first."""
+    first, second = convert_file(as_message), convert_file(as_app_mention)
+    assert first is not None and second is not None
+    envelopes = [json.loads((DATA / n).read_text())["event_id"] for n in (as_message, as_app_mention)]
+    assert envelopes[0] != envelopes[1]
+    assert first.event_id == second.event_id
+    assert (first.text, first.mentioned, first.is_group) == (second.text, second.mentioned, second.is_group)
+    assert first.mentioned and first.is_group and "<@U0BOTPARLY>" not in first.text
+    assert first.attachments == second.attachments
+
+
+def test_replies_in_the_bots_thread_are_addressed() -> None:
+    to_bot, to_human = convert_file("thread_reply_to_bot.json"), convert_file("thread_reply_to_human.json")
+    assert to_bot is not None and to_bot.is_group and to_bot.mentioned
+    assert to_bot.reply_context["thread_ts"] == "1763700005.000250"
+    assert to_human is not None and to_human.is_group and not to_human.mentioned
+
+
+def test_private_channel_without_authorizations_needs_the_looked_up_id() -> None:
+    unknown = convert_file("message_group_no_authorizations.json")
+    known = convert_file("message_group_no_authorizations.json", bot_id="U0BOTPARLY")
+    assert unknown is not None and unknown.is_group and not unknown.mentioned
+    assert unknown.text == "<@U0BOTPARLY> status?"
+    assert known is not None and known.mentioned and known.text == "status?"
+
+
+def test_app_mention_strips_the_leading_mention_when_the_bot_id_is_unknown() -> None:
+    envelope = json.loads((DATA / "app_mention.json").read_text())
+    del envelope["authorizations"]
+    message = convert.event_to_inbound(
+        envelope, Origin(bot="b", platform="slack", binding="x", received_at=0)
+    )
+    assert message is not None and message.mentioned and message.text == "what's the VPN address?"
+
+
+def test_file_share_maps_files_to_attachments() -> None:
+    message = convert_file("file_share_im.json")
+    assert message is not None and message.text == "" and not message.is_group and message.mentioned
+    photo, clip, pdf = message.attachments  # the tombstone, hidden and Slack Connect stubs have no URL
+    assert (photo.kind, photo.mime_type, photo.size, photo.name, photo.ref) == (
+        "image",
+        "image/png",
+        48213,
+        "router.png",
+        {"file_id": "F0PHOTO001"},
+    )
+    assert photo.url == "https://files.slack.com/files-pri/T0001EXMPL-F0PHOTO001/download/router.png"
+    assert (clip.kind, clip.mime_type, clip.size) == ("audio", "audio/mp4", 30720)
+    assert (pdf.kind, pdf.mime_type, pdf.name) == ("file", "application/pdf", "invoice.pdf")
+
+
+def test_url_private_when_there_is_no_download_url() -> None:
+    envelope = json.loads((DATA / "file_share_im.json").read_text())
+    item = envelope["event"]["files"][0]
+    del item["url_private_download"], item["size"], item["mimetype"]
+    message = convert.event_to_inbound(
+        envelope, Origin(bot="b", platform="slack", binding="x", received_at=0)
+    )
+    assert message is not None
+    (attachment, *_) = message.attachments
+    assert attachment.url == item["url_private"]
+    assert (attachment.kind, attachment.mime_type, attachment.size) == (
+        "file",
+        "application/octet-stream",
+        None,
+    )
+
+
+def test_file_share_without_usable_files_or_text_is_ignored() -> None:
+    envelope = json.loads((DATA / "file_share_im.json").read_text())
+    envelope["event"]["files"] = envelope["event"]["files"][3:]
+    assert (
+        convert.event_to_inbound(envelope, Origin(bot="b", platform="slack", binding="x", received_at=0))
+        is None
+    )
+
+
+@pytest.mark.parametrize("name", ["message_bot.json", "message_changed.json", "reaction_added.json"])
 def test_ignored(name: str) -> None:
     assert convert_file(name) is None
+
+
+def test_the_bots_own_messages_are_ignored() -> None:
+    envelope = json.loads((DATA / "message_im.json").read_text())
+    envelope["event"]["user"] = "U0BOTPARLY"
+    assert (
+        convert.event_to_inbound(envelope, Origin(bot="b", platform="slack", binding="x", received_at=0))
+        is None
+    )
 
 
 def test_split_at_4000() -> None:
     chunks = text.split_text("paragraph\n" * 1000)
     assert all(len(c) <= 4000 for c in chunks) and "\n".join(chunks) == "paragraph\n" * 1000
+
+
+def test_markdown_becomes_mrkdwn_in_4000_character_chunks() -> None:
+    (chunk,) = text.markdown_chunks("**Bold** and [docs](https://x.example/a) <tag> & `code`\n\n- one\n- two")
+    assert chunk == "*Bold* and <https://x.example/a|docs> &lt;tag&gt; &amp; `code`\n\n• one\n• two"
+    long = text.markdown_chunks("**word** " * 1000)
+    assert len(long) == 3 and all(len(c) <= 4000 and c.startswith("*word*") for c in long)

@@ -21,9 +21,15 @@ NOW = 1_763_700_000
 DATA = Path(__file__).parents[3] / "data" / "slack"
 
 
+def slack_down(request: httpx.Request) -> httpx.Response:
+    """No network in unit tests: every Web API call (`auth.test` for envelopes without
+    `authorizations`) finds Slack unavailable, which intake must survive."""
+    return httpx.Response(503, json={"ok": False, "error": "service_unavailable"})
+
+
 @pytest.fixture
 async def http_client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(transport=httpx.MockTransport(slack_down)) as client:
         yield client
 
 
@@ -54,7 +60,11 @@ async def test_sdk_signed_event_is_accepted(make_adapter) -> None:
     assert result.status == 200 and not result.rejected
     (event,) = result.events
     assert (event.bot, event.platform, event.binding) == ("helpdesk", "slack", "helpdesk-slack")
-    assert (event.event_id, event.text, event.received_at) == ("Ev0APPMENTN1", "what's the VPN address?", NOW)
+    assert (event.event_id, event.text, event.received_at) == (
+        "C0GENERAL1:1763700000.000200",
+        "what's the VPN address?",
+        NOW,
+    )
 
 
 async def test_retries_are_still_events_for_the_deduplicator(make_adapter) -> None:
@@ -64,7 +74,14 @@ async def test_retries_are_still_events_for_the_deduplicator(make_adapter) -> No
         await make_adapter().handle_webhook(signed(body)),
         await make_adapter().handle_webhook(retry),
     )
-    assert first.events[0].event_id == again.events[0].event_id == "Ev0APPMENTN1"
+    assert first.events[0].event_id == again.events[0].event_id == "C0GENERAL1:1763700000.000200"
+
+
+async def test_intake_goes_on_when_auth_test_fails(make_adapter) -> None:
+    body = (DATA / "message_group_no_authorizations.json").read_bytes()
+    result = await make_adapter().handle_webhook(signed(body))
+    (event,) = result.events
+    assert result.status == 200 and event.is_group and not event.mentioned
 
 
 async def test_url_verification_answers_the_challenge_after_verifying(make_adapter) -> None:
@@ -131,7 +148,23 @@ ENVELOPE = st.fixed_dictionaries(
         "event": st.fixed_dictionaries(
             {"type": st.sampled_from(["message", "app_mention", "other"])},
             optional={
-                k: JSON | st.text() for k in ("user", "channel", "text", "ts", "thread_ts", "channel_type")
+                **{
+                    k: JSON | st.text()
+                    for k in ("user", "channel", "text", "ts", "thread_ts", "channel_type", "parent_user_id")
+                },
+                "subtype": st.sampled_from(["file_share", "thread_broadcast", "message_changed"]) | JSON,
+                "files": st.lists(
+                    st.fixed_dictionaries(
+                        {},
+                        optional={
+                            k: JSON | st.text()
+                            for k in ("id", "mimetype", "size", "name", "url_private", "url_private_download")
+                        },
+                    )
+                    | JSON,
+                    max_size=3,
+                )
+                | JSON,
             },
         ),
     },

@@ -1,10 +1,12 @@
-"""Telegram updates from recorded payloads → InboundMessage: ids, mentions, groups, ignored kinds."""
+"""Telegram updates from recorded payloads → InboundMessage: ids, mentions, groups, media, ignored kinds;
+reply attachments → upload methods."""
 
 import json
 from pathlib import Path
 
 import pytest
 
+from parley_runtime.core.messages import Attachment, MediaKind
 from parley_runtime.platforms.base import Origin
 from parley_runtime.platforms.telegram import convert, text
 
@@ -124,3 +126,128 @@ def test_split_respects_the_limit_and_prefers_line_breaks() -> None:
     parts = text.split_text(emoji)
     assert [text.utf16_len(p) for p in parts] == [4096, 1904] and "".join(parts) == emoji
     assert text.split_text("short") == ["short"] and text.split_text("   ") == []
+
+
+def test_photo_without_caption_is_the_largest_size_and_empty_text() -> None:
+    message = load("photo_sizes.json")
+    assert message is not None and message.text == "" and message.mentioned
+    (photo,) = message.attachments
+    assert (photo.kind, photo.mime_type, photo.size) == ("image", "image/jpeg", 96512)
+    assert photo.ref == {"file_id": "AgACAgIAAxkBAAIBaGc-x"} and photo.url is None and photo.name is None
+
+
+def test_photo_caption_keeps_its_photo() -> None:
+    message = load("photo_caption.json")
+    assert message is not None
+    assert [(a.kind, a.size, a.ref["file_id"]) for a in message.attachments] == [
+        ("image", 1234, "AgACAgIAAxkBAAIBZ2c")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "mime", "size", "file_id", "file_name", "text"),
+    [
+        ("voice.json", "audio", "audio/ogg", 12288, "AwACAgIAAxkBAAIBaWc", None, ""),
+        (
+            "audio.json",
+            "audio",
+            "audio/mpeg",
+            2931200,
+            "CQACAgIAAxkBAAIBamc",
+            "standup-notes.mp3",
+            "summarise this please",
+        ),
+        (
+            "document_pdf.json",
+            "file",
+            "application/pdf",
+            48211,
+            "BQACAgIAAxkBAAIBa2c",
+            "invoice-2025-11.pdf",
+            "is this invoice correct?",
+        ),
+        ("document_image.json", "image", "image/png", 204800, "BQACAgIAAxkBAAIBbGc", "screenshot.png", ""),
+        ("video.json", "file", "video/mp4", 3145728, "BAACAgIAAxkBAAIBbWc", "bug.mp4", ""),
+    ],
+)
+def test_media_messages_map_to_one_attachment(
+    name: str, kind: str, mime: str, size: int, file_id: str, file_name: str | None, text: str
+) -> None:
+    message = load(name)
+    assert message is not None and message.text == text
+    (attachment,) = message.attachments
+    assert (attachment.kind, attachment.mime_type, attachment.size) == (kind, mime, size)
+    assert attachment.ref == {"file_id": file_id} and attachment.name == file_name
+
+
+def test_voice_without_mime_type_is_ogg_and_without_size_has_none() -> None:
+    update = json.loads((DATA / "voice.json").read_text())
+    del update["message"]["voice"]["mime_type"], update["message"]["voice"]["file_size"]
+    message = convert.update_to_inbound(
+        update, Origin(bot="b", platform="telegram", binding="x", received_at=0), me=ME
+    )
+    assert message is not None
+    assert [(a.kind, a.mime_type, a.size) for a in message.attachments] == [("audio", "audio/ogg", None)]
+
+
+def test_animation_without_caption_is_ignored_despite_its_document() -> None:
+    assert load("animation.json") is None
+
+
+def test_group_photo_with_mention_in_caption() -> None:
+    message = load("group_photo_mention.json")
+    assert message is not None and message.is_group and message.mentioned
+    assert message.text == "what does this error mean?"
+    assert [a.ref["file_id"] for a in message.attachments] == ["AgACAgIAAxkBAAIBb2c-m"]
+
+
+def test_unaddressed_group_photo_is_reported_not_dropped() -> None:
+    message = load("group_photo_unaddressed.json")
+    assert message is not None and message.is_group and not message.mentioned
+    assert message.text == "" and len(message.attachments) == 1
+
+
+def test_group_voice_replying_to_the_bot_is_addressed() -> None:
+    message = load("group_voice_reply_to_bot.json")
+    assert message is not None and message.is_group and message.mentioned and message.text == ""
+    assert message.attachments[0].kind == "audio"
+
+
+def test_text_mention_of_the_bot_by_id() -> None:
+    message = load("group_text_mention.json")
+    assert message is not None and message.mentioned and message.text == "please translate «merci»"
+    other_bot = load("group_text_mention.json", convert.BotIdentity(bot_id=42, username="parley_helper_bot"))
+    assert other_bot is not None and not other_bot.mentioned
+    assert other_bot.text == "Parley Helper please translate «merci»"
+
+
+def test_identity_from_get_me() -> None:
+    fallback = convert.BotIdentity(bot_id=1, username="configured_bot")
+    user = {"id": 123456789, "is_bot": True, "first_name": "Parley Helper", "username": "parley_helper_bot"}
+    assert convert.identity_from_get_me(user, fallback) == ME
+    without_username = {"id": 123456789, "is_bot": True, "first_name": "P"}
+    assert convert.identity_from_get_me(without_username, fallback) == convert.BotIdentity(
+        123456789, "configured_bot"
+    )
+    for junk in (None, [], {"id": "123"}, {"id": True, "username": "x"}):
+        assert convert.identity_from_get_me(junk, fallback) is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "mime", "name", "method", "filename"),
+    [
+        ("image", "image/png", None, ("sendPhoto", "photo"), "image.png"),
+        ("image", "image/jpeg", "chart.jpg", ("sendPhoto", "photo"), "chart.jpg"),
+        ("audio", "audio/ogg", None, ("sendVoice", "voice"), "audio.ogg"),
+        ("audio", "audio/ogg; codecs=opus", None, ("sendVoice", "voice"), "audio.ogg"),
+        ("audio", "audio/mpeg", None, ("sendAudio", "audio"), "audio.mp3"),
+        ("file", "application/pdf", "report.pdf", ("sendDocument", "document"), "report.pdf"),
+        ("file", "application/x-unknown-thing", None, ("sendDocument", "document"), "file.bin"),
+    ],
+)
+def test_reply_attachments_choose_their_upload_method(
+    kind: MediaKind, mime: str, name: str | None, method: tuple[str, str], filename: str
+) -> None:
+    attachment = Attachment(kind=kind, mime_type=mime, name=name)
+    assert convert.upload_method(attachment) == method
+    assert convert.upload_name(attachment, mime) == filename

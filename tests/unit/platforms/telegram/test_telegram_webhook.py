@@ -3,16 +3,20 @@ header, refused without it, and junk never escapes as an exception or a 5xx."""
 
 import asyncio
 import json
+import ssl
 from pathlib import Path
 
+import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram import Update
 
-from parley_runtime.core.protocols import WebhookRequest
+from parley_runtime.core.protocols import WebhookRequest, WebhookResult
 
 SECRET = "webhook-Secret_42"
 DATA = Path(__file__).parents[3] / "data" / "telegram"
+TLS = ssl.create_default_context()  # built once: a client building its own takes ~25 ms
 
 
 def ptb_body(name: str) -> bytes:
@@ -77,6 +81,10 @@ JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
     max_leaves=25,
 )
+FILE = st.fixed_dictionaries(
+    {"file_id": JSON | st.text(max_size=8)},
+    optional={"file_size": JSON | st.integers(), "mime_type": JSON | st.text(max_size=12), "file_name": JSON},
+)
 MESSAGE = st.fixed_dictionaries(
     {"update_id": st.integers()},
     optional={
@@ -100,6 +108,11 @@ MESSAGE = st.fixed_dictionaries(
                     max_size=4,
                 ),
                 "reply_to_message": JSON,
+                "caption": JSON | st.text(),
+                "photo": JSON | st.lists(JSON | FILE, max_size=3),
+                "voice": JSON | FILE,
+                "document": JSON | FILE,
+                "video": JSON | FILE,
             },
         )
     },
@@ -119,8 +132,49 @@ def test_fuzz_never_raises_nor_5xx(
 ) -> None:
     if with_secret:
         headers = {**headers, "x-telegram-bot-api-secret-token": SECRET}
-    result = asyncio.run(
-        make_adapter().handle_webhook(WebhookRequest(method="POST", headers=headers, body=body))
-    )
+
+    async def deliver() -> WebhookResult:
+        async with httpx.AsyncClient(verify=TLS) as http:  # one per event loop: each example has its own
+            return await make_adapter(http=http).handle_webhook(
+                WebhookRequest(method="POST", headers=headers, body=body)
+            )
+
+    result = asyncio.run(deliver())
     assert 200 <= result.status < 500
     assert not result.events or result.status == 200
+
+
+@pytest.mark.parametrize(
+    ("name", "file_id"),
+    [
+        ("photo_sizes.json", "AgACAgIAAxkBAAIBaGc-x"),
+        ("voice.json", "AwACAgIAAxkBAAIBaWc"),
+        ("audio.json", "CQACAgIAAxkBAAIBamc"),
+        ("document_pdf.json", "BQACAgIAAxkBAAIBa2c"),
+        ("group_photo_mention.json", "AgACAgIAAxkBAAIBb2c-m"),
+    ],
+)
+async def test_sdk_built_media_updates_carry_their_attachment(make_adapter, name: str, file_id: str) -> None:
+    result = await make_adapter().handle_webhook(request(ptb_body(name)))
+    (event,) = result.events
+    assert [a.ref for a in event.attachments] == [{"file_id": file_id}]
+
+
+async def test_identity_comes_from_get_me_once(make_adapter, telegram) -> None:
+    fake, _ = telegram
+    adapter = make_adapter(botUsername=None)  # nothing configured: only getMe knows "@parley_helper_bot"
+    asked = len(fake.calls("getMe"))
+    first = await adapter.handle_webhook(request(ptb_body("group_mention.json")))
+    second = await adapter.handle_webhook(request(ptb_body("group_command.json")))
+    assert first.events[0].mentioned and first.events[0].text == "how do I reset my password?"
+    assert second.events[0].mentioned and second.events[0].text == "/ask summarise the thread"
+    assert len(fake.calls("getMe")) == asked + 1
+
+
+async def test_junk_never_asks_get_me(make_adapter, telegram) -> None:
+    fake, _ = telegram
+    adapter = make_adapter()
+    asked = len(fake.calls("getMe"))
+    for body in (b"{", b"[]", b'{"message": {}}'):
+        assert (await adapter.handle_webhook(request(body))).status == 400
+    assert len(fake.calls("getMe")) == asked
