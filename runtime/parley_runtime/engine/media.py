@@ -40,7 +40,7 @@ __all__ = [
 
 log = logging.getLogger("parley.media")
 
-MAX_ATTACHMENTS = 8  # per message; platforms send one or a few, the rest are left out (and logged)
+MAX_ATTACHMENTS = 9  # per message (the chat API takes 8 pictures and a voice note); the rest are logged and left out
 
 IMAGES_UNSUPPORTED = "I can't look at images here: no model for images is configured."
 VOICE_UNSUPPORTED = "I can't listen to voice messages here: no model for speech is configured."
