@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from parley_operator import conditions, render
+from parley_operator import conditions, release, render
 from parley_operator.observed import BindingView, BotView, Observed, Ref, binding_ref, bot_ref
 from parley_operator.policies import canary as canary_policy
-from parley_operator.policies import children, references, status
+from parley_operator.policies import children, references, revisions, status
 from parley_operator.policies.analysis import Sample
+from parley_operator.release import Release
 from parley_operator.render.meta import Names
 from parley_runtime.config.models import Analysis, ChatBot
 
@@ -39,6 +40,8 @@ class Desired:
     readiness: tuple[status.Readiness, ...] = ()  # of each binding, in the order given
     objects: tuple[Mapping[str, Any], ...] = ()
     problem: str | None = None  # why a spec that parses does not render: it stalls as InvalidSpec
+    # `status.history` after this round: a revision appended when the stable track's release changed.
+    history: revisions.History = ()
 
     @property
     def renders(self) -> bool:
@@ -101,7 +104,7 @@ def unanswered_ask(body: Mapping[str, Any]) -> bool:
     if paused(body) != shows_paused:
         return True
     annotations = (body.get("metadata") or {}).get("annotations") or {}
-    return any(k in annotations for k in (canary_policy.PROMOTE_ANNOTATION, canary_policy.ABORT_ANNOTATION))
+    return any(k in annotations for k in canary_policy.ASKS)
 
 
 def decide_paused(view: BotView, now: str) -> Plan:
@@ -136,8 +139,15 @@ def decide_paused(view: BotView, now: str) -> Plan:
 
 
 def secret_names(view: BotView, bindings: Sequence[BindingView]) -> list[str]:
-    """The Secrets whose key names the round needs."""
-    return references.secret_names(view.bot, [b.binding for b in bindings if b.binding is not None])
+    """The Secrets whose key names the round needs: the spec's (its canary's included) and those of
+    a promoted config the stable track runs until git says the same."""
+    usable = [b.binding for b in bindings if b.binding is not None]
+    names = set(references.secret_names(view.bot, usable))
+    record = canary_policy.Record.from_dict(view.status.get("canary"))
+    if view.bot is not None and record is not None and record.overlay:
+        promoted = record.promoted_over(Release.of(view.bot.spec)).apply_to(view.bot)
+        names.update(references.secret_names(promoted, usable))
+    return sorted(names)
 
 
 def due_analysis(view: BotView, now: str) -> Analysis | None:
@@ -167,7 +177,11 @@ def desire(
     bot = view.bot
     if bot is None:
         return Desired()
-    decision = _canary_step(bot, view, sample, now)
+    history = revisions.read(view.status.get("history"))
+    decision = _canary_step(bot, view, sample, now, history)
+    history = revisions.record(
+        history, decision.stable or Release.of(bot.spec), now=now, cause=decision.cause
+    )
     readiness = tuple(status.binding_ready(b, keys) for b in bindings)
     usable = [b.binding for b, r in zip(bindings, readiness, strict=True) if r[0] and b.binding is not None]
     try:
@@ -182,11 +196,13 @@ def desire(
             secret_digests=digests,
         )
     except render.RenderError as e:
-        return Desired(decision, readiness, problem=str(e))
-    return Desired(decision, readiness, tuple(objects))
+        return Desired(decision, readiness, problem=str(e), history=history)
+    return Desired(decision, readiness, tuple(objects), history=history)
 
 
-def _canary_step(bot: ChatBot, view: BotView, sample: Sample | None, now: str) -> canary_policy.Decision:
+def _canary_step(
+    bot: ChatBot, view: BotView, sample: Sample | None, now: str, history: revisions.History
+) -> canary_policy.Decision:
     spec_canary = bot.spec.canary
     record = canary_policy.Record.from_dict(view.status.get("canary"))
     reading = None
@@ -199,16 +215,24 @@ def _canary_step(bot: ChatBot, view: BotView, sample: Sample | None, now: str) -
         now=now,
         annotations=bot.metadata.annotations,
         reading=reading,
+        config=release.config_of(bot.spec),
+        history=history,
     )
     return canary_policy.decide(inputs)
 
 
 def _as_rendered(bot: ChatBot, decision: canary_policy.Decision) -> ChatBot:
-    """The bot as render should see it: without its canary once the release is over (promoted,
-    rolled back or aborted), so the canary's objects are deleted while spec.canary stays in git."""
-    if decision.render_canary or bot.spec.canary is None:
+    """The bot as render should see it: running the stable release the gray release decided (a
+    promoted config until git says the same), and without its canary once the release is over
+    (promoted, rolled back or aborted), so the canary's objects are deleted while spec.canary stays
+    in git."""
+    canary = bot.spec.canary if decision.render_canary else None
+    stable = decision.stable
+    if stable is not None and not stable.same_as(Release.of(bot.spec)):
+        return stable.apply_to(bot, canary=canary)
+    if canary is bot.spec.canary:
         return bot
-    return bot.model_copy(update={"spec": bot.spec.model_copy(update={"canary": None})})
+    return bot.model_copy(update={"spec": bot.spec.model_copy(update={"canary": canary})})
 
 
 # Step 2: what to write.
@@ -248,6 +272,8 @@ def _bot_status(observed: Observed, desired: Desired, now: str, apply_error: str
         problem=desired.problem,
     )
     new = status.bot_status(observed, wanted, now=now, canary=decision, problem=desired.problem)
+    if desired.history and desired.problem is None:
+        new["history"] = revisions.to_status(desired.history)
     ready = wanted[0]
     patch = status.status_patch(observed.bot.status, new, status.BOT_KEYS)
     return StatusChange(patch, ready.status == "True", ready.reason, ready.message)

@@ -81,3 +81,5 @@ class Observed:
     children: Mapping[Ref, Mapping[str, Any] | None] = field(default_factory=_empty)
     # Objects this bot owns that are not desired any more (known from the watch inventory).
     stale: tuple[Ref, ...] = ()
+    # The engine pods, read only when the bot installs plugin packages (their init containers' state).
+    engine_pods: tuple[Mapping[str, Any], ...] = ()

@@ -1,4 +1,8 @@
-"""`parley validate -f FILE...`: exit 0 and `ok: N objects in M files`, or 2 and one line per problem."""
+"""`parley validate -f FILE...`: exit 0 and `ok: N objects in M files`, or 2 and one line per problem.
+
+Notes (`note: ...` on stderr) say what could not be checked here, such as the config of a plugin
+that is not installed; they do not change the exit code.
+"""
 
 import argparse
 import sys
@@ -8,6 +12,8 @@ from parley_operator.validation.files import validate_files
 
 def run(args: argparse.Namespace) -> int:
     report = validate_files(list(args.files))
+    for note in report.notes:
+        print(f"note: {note.line()}", file=sys.stderr)
     if report.problems:
         for problem in report.problems:
             print(problem.line(), file=sys.stderr)

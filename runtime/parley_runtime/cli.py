@@ -8,6 +8,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import NoReturn
 
+from parley_runtime import history_command, plugins_command
 from parley_runtime.config.errors import ConfigError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -107,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("providers", help="list the provider presets: name, family, default base URL")
     p.set_defaults(handler=_providers)
+
+    plugins_command.register(sub)
+    history_command.register(sub)
 
     p = sub.add_parser("dlq", help="inspect and replay dead-lettered outbound messages")
     dsub = p.add_subparsers(dest="dlq_command", required=True, parser_class=_Parser)

@@ -29,7 +29,6 @@ import datetime
 import itertools
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -45,6 +44,8 @@ import kmock
 import kubernetes
 import yaml
 from kmock._internal import enums
+
+from fakes.ports import free_port
 
 T = TypeVar("T")
 
@@ -301,13 +302,6 @@ class KMockThread:
 NAMESPACE = "bots"
 GROUP, VERSION = "parley.dev", "v1alpha1"
 DEADLINE = 40.0  # generous: the suite runs four workers on two cores
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def wait_for(probe: Callable[[], T | None], what: str, deadline: float = DEADLINE) -> T:

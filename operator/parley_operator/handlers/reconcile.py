@@ -26,6 +26,7 @@ from parley_operator.metrics import OperatorMetrics
 from parley_operator.observed import BotView, Observed, Ref
 from parley_operator.policies import canary, parse, timestamps
 from parley_operator.policies.analysis import Sample
+from parley_operator.render import plugin_packages
 
 log = logging.getLogger("parley.operator")
 
@@ -52,7 +53,7 @@ class Outcome:
 
     @property
     def outcome(self) -> str:
-        if not self.found or self.reason in ("InvalidSpec", "SecretMissing"):
+        if not self.found or self.reason in ("InvalidSpec", "SecretMissing", "PluginInstallFailed"):
             return "stalled"
         return "changed" if self.applied.changed else "ok"
 
@@ -215,7 +216,10 @@ class Reconciler:
         if not desired.renders:
             return Observed(view, bindings, keys), desired
         live, stale = await self._children(client, view, desired.refs)
-        return Observed(view, bindings, keys, live, stale), desired
+        # Whether pip could install the plugin packages shows only in the engine pods' init containers.
+        installs = plugin_packages.installs(desired.objects)
+        pods = await gather.read_engine_pods(client, namespace, view.name) if installs else ()
+        return Observed(view, bindings, keys, live, stale, pods), desired
 
     async def _children(
         self, client: KubeClient, view: BotView, refs: Sequence[Ref]

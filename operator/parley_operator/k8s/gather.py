@@ -48,3 +48,9 @@ async def read_objects(client: KubeClient, refs: Iterable[Ref]) -> dict[Ref, dic
     refs = list(refs)
     found = await asyncio.gather(*(client.get(r) for r in refs))
     return dict(zip(refs, found, strict=True))
+
+
+async def read_engine_pods(client: KubeClient, namespace: str, bot: str) -> tuple[dict[str, Any], ...]:
+    """The bot's engine pods of both tracks, for the state of their plugin install (init container)."""
+    labels = {"app.kubernetes.io/instance": bot, "app.kubernetes.io/component": "engine"}
+    return tuple(await client.list("v1", "Pod", namespace, labels=labels))

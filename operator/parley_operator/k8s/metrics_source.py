@@ -2,9 +2,15 @@
 
 Direct scrape (the default, nothing else to install): list the engine pods of a track by label, GET
 `http://<podIP>:<port named http>/metrics` from each, and add the counters up. With
-`analysis.prometheusURL`: two instant queries per track to `/api/v1/query` over the labels the chart's
-PodMonitor adds (`namespace`, `chatbot`) and the engine's own (`track`). Either way the result is the
-cumulative `Counters` of each track; `policies.analysis` turns two readings into a window.
+`analysis.prometheusURL`: instant queries per track to `/api/v1/query` over the labels the chart's
+PodMonitor adds (`namespace`, `chatbot`, `component`, `pod`) and the engine's own (`track`). Either way
+the result is the cumulative `Counters` of each track; `policies.analysis` turns two readings into a
+window.
+
+Messages and latency carry the engine's `track` label. The model calls (`parley_llm_requests_total`,
+whose failed outcomes are the fallbacks) and the cost (`parley_llm_cost_total`) do not: an engine pod
+serves one track, so a scrape counts all of a pod's series for its track, and Prometheus selects the
+track's pods by name (`<bot>-canary-…` or `<bot>-…`, the pods of the two engine Deployments).
 
 The scrape uses its own plain `httpx.AsyncClient`, never the API client: the operator's credentials
 must not be sent to a pod. A source that cannot be read gives a Sample with a `problem`, never an
@@ -25,7 +31,10 @@ from parley_runtime.config.models import Analysis
 
 MESSAGES = "parley_messages_total"
 BUCKETS = "parley_message_seconds_bucket"
+LLM_CALLS = "parley_llm_requests_total"
+LLM_COST = "parley_llm_cost_total"
 ERROR_OUTCOME = "error"
+OK_OUTCOME = "ok"
 TIMEOUT = httpx.Timeout(5.0)
 TRACKS = ("canary", "stable")
 
@@ -45,6 +54,8 @@ class _Totals:
         self.total = 0.0
         self.errors = 0.0
         self.buckets: dict[float, float] = {}
+        self.fallbacks = 0.0
+        self.cost = 0.0
 
     def message(self, outcome: str, value: float) -> None:
         self.total += value
@@ -55,18 +66,29 @@ class _Totals:
         bound = float(le)
         self.buckets[bound] = self.buckets.get(bound, 0.0) + value
 
+    def model_call(self, outcome: str, value: float) -> None:
+        if outcome != OK_OUTCOME:
+            self.fallbacks += value
+
     def counters(self) -> Counters:
-        return Counters(self.total, self.errors, tuple(sorted(self.buckets.items())))
+        return Counters(
+            self.total, self.errors, tuple(sorted(self.buckets.items())), self.fallbacks, self.cost
+        )
 
 
 def parse_exposition(text: str, track: str, totals: _Totals | None = None) -> Counters:
-    """The counters of `track` in one Prometheus text exposition (other tracks' series are ignored)."""
+    """The counters of `track` in one engine pod's Prometheus text exposition: its message series of
+    that track (others are ignored) and its model calls and cost (the pod serves one track)."""
     totals = totals or _Totals()
     for family in text_string_to_metric_families(text):
         for s in family.samples:
-            if s.labels.get("track") != track:
+            if s.name == LLM_CALLS:
+                totals.model_call(s.labels.get("outcome", ""), float(s.value))
+            elif s.name == LLM_COST:
+                totals.cost += float(s.value)
+            elif s.labels.get("track") != track:
                 continue
-            if s.name == MESSAGES:
+            elif s.name == MESSAGES:
                 totals.message(s.labels.get("outcome", ""), float(s.value))
             elif s.name == BUCKETS and "le" in s.labels:
                 totals.bucket(s.labels["le"], float(s.value))
@@ -121,6 +143,20 @@ def promql(namespace: str, bot: str, track: str) -> tuple[str, str]:
     return f"sum by (outcome) ({MESSAGES}{{{labels}}})", f"sum by (le) ({BUCKETS}{{{labels}}})"
 
 
+def promql_models(namespace: str, bot: str, track: str) -> tuple[str, str]:
+    """Failed model calls and model cost of the track's engine pods (these series have no `track`).
+    Pods of a Deployment are named `<deployment>-<hash>-<suffix>`; bot names are DNS labels, so the
+    name needs no escaping in the regular expression."""
+    deployment = f"{bot}-canary" if track == "canary" else bot
+    labels = (
+        f'namespace="{namespace}",chatbot="{bot}",component="engine",pod=~"{deployment}-[a-z0-9]+-[a-z0-9]+"'
+    )
+    return (
+        f'sum by (outcome) ({LLM_CALLS}{{{labels},outcome!="{OK_OUTCOME}"}})',
+        f"sum({LLM_COST}{{{labels}}})",
+    )
+
+
 async def _query(http: httpx.AsyncClient, base: str, query: str) -> list[dict[str, Any]]:
     """An instant query's vector; ValueError with one line when Prometheus does not give one."""
     try:
@@ -152,13 +188,22 @@ async def query_track(
     http: httpx.AsyncClient, base: str, namespace: str, bot: str, track: str
 ) -> tuple[Counters | None, str | None]:
     messages, buckets = promql(namespace, bot, track)
+    failed, cost = promql_models(namespace, bot, track)
     totals = _Totals()
     try:
-        by_outcome, by_le = await asyncio.gather(_query(http, base, messages), _query(http, base, buckets))
+        by_outcome, by_le, calls, spent = await asyncio.gather(
+            _query(http, base, messages),
+            _query(http, base, buckets),
+            _query(http, base, failed),
+            _query(http, base, cost),
+        )
         for outcome, value in _values(by_outcome, "outcome"):
             totals.message(outcome, value)
         for le, value in _values(by_le, "le"):
             totals.bucket(le, value)
+        for outcome, value in _values(calls, "outcome"):
+            totals.model_call(outcome, value)
+        totals.cost = sum(value for _, value in _values(spent, ""))
     except (ValueError, TypeError, IndexError) as e:
         return None, str(e) or "Prometheus gave an unexpected answer"
     return totals.counters(), None
@@ -167,19 +212,19 @@ async def query_track(
 async def read_sample(
     client: KubeClient, http: httpx.AsyncClient, namespace: str, bot: str, analysis: Analysis
 ) -> Sample:
-    """Both tracks' counters now. Stable figures are for comparison: missing ones do not block."""
+    """Both tracks' counters now (the verdict needs both: missing stable figures are inconclusive)."""
     try:
         if analysis.prometheus_url:
             url = analysis.prometheus_url
-            (canary, why), (stable, _) = await asyncio.gather(
+            (canary, why), (stable, stable_why) = await asyncio.gather(
                 query_track(http, url, namespace, bot, "canary"),
                 query_track(http, url, namespace, bot, "stable"),
             )
         else:
-            (canary, why), (stable, _) = await asyncio.gather(
+            (canary, why), (stable, stable_why) = await asyncio.gather(
                 scrape_track(client, http, namespace, bot, "canary"),
                 scrape_track(client, http, namespace, bot, "stable"),
             )
     except errors.ApiError as e:
         return Sample(None, None, f"cannot list engine pods: {e}")
-    return Sample(canary, stable, why)
+    return Sample(canary, stable, why or stable_why)

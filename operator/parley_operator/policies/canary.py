@@ -1,37 +1,53 @@
 """Where a gray release stands, and what to do next: a pure state machine over `status.canary`.
 
-`decide(Inputs) -> Decision` takes the spec, the record in status, the annotations, the time and
-(when one was due) the analysis reading, and returns the next record plus what to render and say.
-Rules, in the order they apply:
+`decide(Inputs) -> Decision` takes the spec (its stable release and its canary), the record in
+status, the revisions in `status.history`, the annotations, the time and (when one was due) the
+analysis reading, and returns the next record, what the stable track runs, and what to render and
+say. A canary is named by what it changes (`release.overlay_hash`): a new version, prompt, model or
+plugin list starts it over. Rules, in the order they apply:
 
-1. Promotion holds until git catches up: after a promotion the stable track runs the canary version
-   while spec.version is still the version it replaced; once spec.version equals it the record goes.
-2. A new spec.canary.version starts over (step 0, weight 0). Removing spec.canary drops the record.
-3. A due analysis reading is counted first: `failureLimit` failed windows in a row roll back.
-4. `parley.dev/abort=true` aborts an active canary (and is removed).
-5. Steps: setWeight applies and advances at once; a timed pause ends once its duration is over AND
+1. Promotion holds until git catches up: after a promotion the stable track runs the canary's release
+   (version and config) while the spec's stable release is still the one it replaced; once the spec
+   says anything else the record goes. `parley.dev/rollback-to=N` (written by `parley rollback`
+   together with revision N in the spec) ends the hold when the spec is revision N.
+2. A canary whose release (the stable one with the canary laid over) is an earlier revision in
+   `status.history` — a git revert — is promoted at once, without steps.
+3. A new canary starts over (step 0, weight 0). Removing spec.canary drops the record.
+4. A due analysis reading is counted first: `failureLimit` failed windows in a row roll back.
+5. `parley.dev/abort=true` aborts an active canary (and is removed).
+6. Steps: setWeight applies and advances at once; a timed pause ends once its duration is over AND
    the last analysis window passed (weight 0 needs none); an indefinite pause waits (phase Paused).
    `parley.dev/promote=true` ends the current pause, or promotes when only the analysis gate holds
    the last step back, and is removed. After the last step the canary is promoted — never on no data:
-   the last analysis window must have passed, unless a person promoted by hand.
+   the last analysis window must have passed, unless a person promoted by hand. While the last window
+   was inconclusive the phase says so (`Inconclusive`).
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from parley_operator.policies import analysis
+import pydantic
+
+from parley_operator import release
+from parley_operator.policies import analysis, revisions
 from parley_operator.policies.analysis import Counters, Sample, Verdict
-from parley_operator.policies.canary_record import ACTIVE, FINISHED, AnalysisState, Record
+from parley_operator.policies.canary_record import AnalysisState, Record
 from parley_operator.policies.timestamps import seconds
+from parley_operator.release import Release
 from parley_runtime.config.models import Canary
 from parley_runtime.core.durations import parse_duration
 
 PROMOTE_ANNOTATION = "parley.dev/promote"
 ABORT_ANNOTATION = "parley.dev/abort"
+ROLLBACK_ANNOTATION = "parley.dev/rollback-to"
+ASKS = (PROMOTE_ANNOTATION, ABORT_ANNOTATION, ROLLBACK_ANNOTATION)
 
 __all__ = [
     "ABORT_ANNOTATION",
+    "ASKS",
     "PROMOTE_ANNOTATION",
+    "ROLLBACK_ANNOTATION",
     "Decision",
     "Event",
     "Inputs",
@@ -68,6 +84,13 @@ class Inputs:
     now: str
     annotations: Mapping[str, str] = field(default_factory=dict)
     reading: Reading | None = None
+    # The spec's stable config (`release.config_of(spec)`) and `status.history`.
+    config: Mapping[str, Any] = field(default_factory=dict)
+    history: revisions.History = ()
+
+    @property
+    def stable(self) -> Release:
+        return Release(self.spec_version, self.config)
 
 
 @dataclass(frozen=True)
@@ -80,6 +103,10 @@ class Decision:
     stalled: tuple[str, str] | None = None  # (reason, message) → Stalled=True
     progressing: tuple[str, str] | None = None  # (reason, message) → Reconciling=True
     events: tuple[Event, ...] = ()
+    # What the stable track runs (its version is `stable_version`); None: the spec's stable release.
+    stable: Release | None = None
+    # Why the stable track changed in this round, for its revision (a promotion, a rollback).
+    cause: str | None = None
 
 
 def _flag(annotations: Mapping[str, str], key: str) -> bool:
@@ -89,7 +116,7 @@ def _flag(annotations: Mapping[str, str], key: str) -> bool:
 def analysis_due(spec_canary: Canary | None, record: Record | None, now: str) -> bool:
     """Whether the reconcile at `now` should read metrics: an active canary with traffic whose window
     is at least one `interval` old."""
-    if spec_canary is None or record is None or not record.active or record.version != spec_canary.version:
+    if spec_canary is None or record is None or not record.active or not record.is_of(spec_canary):
         return False
     if record.weight <= 0:
         return False
@@ -109,47 +136,143 @@ def read(record: Record, sample: Sample, spec_canary: Canary) -> Reading:
 
 def needs_ticks(spec: Mapping[str, object], status: Mapping[str, object]) -> bool:
     """Whether a ChatBot (raw body parts) has a gray release that time alone can move on."""
-    canary = spec.get("canary")
-    if not isinstance(canary, Mapping):
+    raw = spec.get("canary")
+    if not isinstance(raw, Mapping):
         return False
+    try:
+        canary = Canary.model_validate(raw)
+    except pydantic.ValidationError:
+        return False  # the reconcile stalls the bot on its spec: nothing moves with time
     record = Record.from_dict(status.get("canary"))
-    return record is None or record.version != canary.get("version") or record.active
+    if record is None:
+        # Unless it changes nothing the stable track runs (the current revision): that waits for no one.
+        history = revisions.read(status.get("history"))
+        current = history[-1].release if history else None
+        return current is None or not current.over(release.overlay_of(canary)).same_as(current)
+    return not record.is_of(canary) or record.active
+
+
+def _rollback_to(annotations: Mapping[str, str]) -> int | None:
+    value = annotations.get(ROLLBACK_ANNOTATION, "").strip()
+    return int(value) if value.isdigit() else None
 
 
 def decide(inp: Inputs) -> Decision:
     record = inp.record
-    override = record is not None and record.phase == "Promoted" and inp.spec_version == record.base_version
-    if record is not None and record.phase == "Promoted" and not override:
-        record = None  # git caught up with the promotion (or moved on): the record has done its job
-    stable = record.version if override and record is not None else inp.spec_version
+    spec_stable = inp.stable
     cleanup = tuple(k for k in (PROMOTE_ANNOTATION, ABORT_ANNOTATION) if _flag(inp.annotations, k))
+    cleanup += (ROLLBACK_ANNOTATION,) if ROLLBACK_ANNOTATION in inp.annotations else ()
+    events: list[Event] = []
+    cause = None
+    hold = record is not None and record.holds_over(spec_stable)
+    asked = _rollback_to(inp.annotations)
+    back = revisions.find(inp.history, asked) if asked is not None else None
+    if back is not None and back.matches(spec_stable):
+        cause = f"rollback to revision {back.revision}"
+    if hold and record is not None and cause is not None:
+        hold = False
+        events.append(
+            Event(
+                "Normal", "Rollback", f"promotion of {record.version} undone: {cause} ({ROLLBACK_ANNOTATION})"
+            )
+        )
+    if record is not None and record.phase == "Promoted" and not hold:
+        record = None  # git caught up with the promotion (or moved on): the record has done its job
+    stable = record.promoted_over(spec_stable) if hold and record is not None else spec_stable
     spec = inp.canary
 
     if spec is None:
-        if override:
-            return Decision(record, stable, remove_annotations=cleanup)
-        events = (Event("Normal", "CanaryRemoved", f"canary {record.version} removed"),) if record else ()
-        return Decision(None, stable, remove_annotations=cleanup, events=events)
+        if hold:
+            return Decision(record, stable.version, remove_annotations=cleanup, stable=stable)
+        if record is not None:
+            events.append(Event("Normal", "CanaryRemoved", f"canary {record.version} removed"))
+        return _with(Decision(None, stable.version, remove_annotations=cleanup, stable=stable), events, cause)
 
-    if record is None or record.version != spec.version:
-        if override and record is not None:
-            message = f"canary {spec.version} waits: promoted {record.version} is not yet spec.version in git"
-            return Decision(record.but(message=message), stable, remove_annotations=cleanup)
-        record = Record(spec.version, inp.spec_version, 0, 0, "Progressing", inp.now, inp.now)
-        return _walk(inp, spec, record, stable, started=True)
+    if record is None or not record.is_of(spec):
+        # Laid over the spec's stable release, as a promotion of it will be (the same as `stable`
+        # unless an earlier promotion still holds).
+        target = spec_stable.over(release.overlay_of(spec))
+        if target.same_as(stable):
+            # It changes nothing the stable track does not run already (git caught up and kept the
+            # canary): there is nothing to release.
+            kept = record if hold else None
+            return _with(
+                Decision(kept, stable.version, remove_annotations=cleanup, stable=stable), events, cause
+            )
+        again = revisions.earlier(inp.history, target)
+        if again is not None:
+            return _with(_revert(inp, spec, spec_stable, target, again, cleanup), events)
+        if hold and record is not None:
+            message = f"canary {_name(spec)} waits: promoted {record.version} is not yet the spec in git"
+            return Decision(
+                record.but(message=message), stable.version, remove_annotations=cleanup, stable=stable
+            )
+        record = Record(
+            target.version,
+            stable.version,
+            0,
+            0,
+            "Progressing",
+            inp.now,
+            inp.now,
+            overlay_hash=release.overlay_hash(spec),
+            base_config_hash=stable.config_hash,
+        )
+        return _with(_walk(inp, spec, record, stable, started=True), events, cause)
 
     if not record.active:
-        return _finished(record, stable, cleanup)
-    return _walk(inp, spec, record, stable, started=False)
+        return _with(_finished(record, stable, cleanup), events, cause)
+    return _with(_walk(inp, spec, record, stable, started=False), events, cause)
 
 
-def _finished(record: Record, stable: str, cleanup: tuple[str, ...]) -> Decision:
+def _name(spec: Canary) -> str:
+    """How Events and messages name a canary: its version, or what it changes and its hash."""
+    if spec.version is not None and spec.changes == ("version",):
+        return spec.version
+    return f"{'+'.join(spec.changes)} {release.overlay_hash(spec)}"
+
+
+def _revert(
+    inp: Inputs,
+    spec: Canary,
+    stable: Release,
+    target: Release,
+    again: revisions.Revision,
+    cleanup: tuple[str, ...],
+) -> Decision:
+    """A canary whose release ran before (a git revert): promoted at once, no steps, no analysis."""
+    message = f"revision {again.revision} again: promoted without steps"
+    record = Record(
+        target.version,
+        stable.version,
+        0,
+        len(spec.steps),
+        "Promoted",
+        inp.now,
+        inp.now,
+        message,
+        overlay_hash=release.overlay_hash(spec),
+        base_config_hash=stable.config_hash,
+        overlay=release.overlay_of(spec),
+    )
+    event = Event("Normal", "Promoted", f"canary {_name(spec)}: {message}")
+    return Decision(
+        record,
+        target.version,
+        remove_annotations=cleanup,
+        events=(event,),
+        stable=target,
+        cause=f"revert to revision {again.revision}",
+    )
+
+
+def _finished(record: Record, stable: Release, cleanup: tuple[str, ...]) -> Decision:
     stalled = None
     if record.phase == "RolledBack":
         stalled = ("AnalysisFailed", record.message)
     elif record.phase == "Aborted":
         stalled = ("Aborted", record.message)
-    return Decision(record, stable, remove_annotations=cleanup, stalled=stalled)
+    return Decision(record, stable.version, remove_annotations=cleanup, stalled=stalled, stable=stable)
 
 
 def _count(record: Record, reading: Reading, now: str) -> AnalysisState:
@@ -167,11 +290,12 @@ def _count(record: Record, reading: Reading, now: str) -> AnalysisState:
     )
 
 
-def _walk(inp: Inputs, spec: Canary, before: Record, stable: str, *, started: bool) -> Decision:
+def _walk(inp: Inputs, spec: Canary, before: Record, stable: Release, *, started: bool) -> Decision:
     record = before
     events: list[Event] = []
+    name = _name(spec)
     if started:
-        events.append(Event("Normal", "CanaryStarted", f"canary {spec.version} started"))
+        events.append(Event("Normal", "CanaryStarted", f"canary {name} started"))
     removed: list[str] = []
 
     if inp.reading is not None:
@@ -181,14 +305,14 @@ def _walk(inp: Inputs, spec: Canary, before: Record, stable: str, *, started: bo
             times = "once" if limit == 1 else f"{record.analysis.failures} times in a row"
             message = f"analysis failed {times}: {inp.reading.verdict.message}"
             record = record.but(phase="RolledBack", weight=0, message=message)
-            events.append(Event("Warning", "AnalysisFailed", f"canary {spec.version} rolled back: {message}"))
+            events.append(Event("Warning", "AnalysisFailed", f"canary {name} rolled back: {message}"))
             decision = _finished(record, stable, _present(inp, ABORT_ANNOTATION, PROMOTE_ANNOTATION))
             return _with(decision, events)
 
     if _flag(inp.annotations, ABORT_ANNOTATION):
         message = f"aborted at step {record.step} by {ABORT_ANNOTATION}=true"
         record = record.but(phase="Aborted", weight=0, message=message)
-        events.append(Event("Warning", "Aborted", f"canary {spec.version} {message}"))
+        events.append(Event("Warning", "Aborted", f"canary {name} {message}"))
         decision = _finished(record, stable, _present(inp, ABORT_ANNOTATION, PROMOTE_ANNOTATION))
         return _with(decision, events)
 
@@ -200,10 +324,24 @@ def _walk(inp: Inputs, spec: Canary, before: Record, stable: str, *, started: bo
             if by_hand or promote or record.analysis.verdict == "Pass":
                 if promote and not by_hand:
                     removed.append(PROMOTE_ANNOTATION)
-                message = f"promoted {spec.version} after {len(spec.steps)} steps"
-                record = record.but(phase="Promoted", weight=0, message=message)
+                message = f"promoted {name} after {len(spec.steps)} steps"
+                how = f"{PROMOTE_ANNOTATION}=true" if by_hand or promote else "analysis passed"
+                target = stable.over(release.overlay_of(spec))
+                record = record.but(
+                    phase="Promoted",
+                    weight=0,
+                    message=message,
+                    version=target.version,
+                    base_version=stable.version,
+                    base_config_hash=stable.config_hash,
+                    overlay=release.overlay_of(spec),
+                )
                 events.append(Event("Normal", "Promoted", message))
-                return _with(Decision(record, record.version, remove_annotations=tuple(removed)), events)
+                cause = f"canary {release.overlay_hash(spec)} promoted ({how})"
+                decision = Decision(
+                    record, target.version, remove_annotations=tuple(removed), stable=target, cause=cause
+                )
+                return _with(decision, events)
             record = record.but(
                 phase="Progressing",
                 message="all steps done; promotion waits for an analysis window to pass"
@@ -213,7 +351,7 @@ def _walk(inp: Inputs, spec: Canary, before: Record, stable: str, *, started: bo
         step = spec.steps[record.step]
         if step.set_weight is not None:
             if step.set_weight != record.weight:
-                events.append(Event("Normal", "CanaryWeight", f"canary {spec.version} at {step.set_weight}%"))
+                events.append(Event("Normal", "CanaryWeight", f"canary {name} at {step.set_weight}%"))
             state = record.analysis
             if step.set_weight > 0 and state.since is None:
                 state = AnalysisState(since=inp.now)
@@ -228,9 +366,7 @@ def _walk(inp: Inputs, spec: Canary, before: Record, stable: str, *, started: bo
             continue
         if step.pause.duration is None:
             if record.phase != "Paused":
-                events.append(
-                    Event("Normal", "Paused", f"canary {spec.version} waits for {PROMOTE_ANNOTATION}")
-                )
+                events.append(Event("Normal", "Paused", f"canary {name} waits for {PROMOTE_ANNOTATION}"))
             record = record.but(
                 phase="Paused",
                 message=f"paused at {record.weight}%: set the annotation {PROMOTE_ANNOTATION}=true to go on",
@@ -251,14 +387,22 @@ def _walk(inp: Inputs, spec: Canary, before: Record, stable: str, *, started: bo
         record = record.but(phase="Progressing", message=message)
         break
 
-    reason = "CanaryPaused" if record.phase == "Paused" else "CanaryProgressing"
+    if record.phase == "Progressing" and record.weight > 0 and record.analysis.verdict == "Inconclusive":
+        # Too few messages (or no metrics) in the last window: the step is held on no data.
+        if before.phase != "Inconclusive":
+            events.append(Event("Normal", "Inconclusive", f"canary {name}: {record.analysis.message}"))
+        record = record.but(phase="Inconclusive")
+    reason = {"Paused": "CanaryPaused", "Inconclusive": "CanaryInconclusive"}.get(
+        record.phase, "CanaryProgressing"
+    )
     decision = Decision(
         record,
-        stable,
+        stable.version,
         weight=record.weight,
         render_canary=True,
         remove_annotations=tuple(removed),
-        progressing=(reason, f"canary {spec.version}: {record.message}"),
+        progressing=(reason, f"canary {name}: {record.message}"),
+        stable=stable,
     )
     return _with(decision, events)
 
@@ -273,22 +417,6 @@ def _last(state: AnalysisState) -> str:
     return f" (last: {state.verdict}, {state.message})"
 
 
-def _with(decision: Decision, events: list[Event]) -> Decision:
-    return Decision(
-        decision.record,
-        decision.stable_version,
-        decision.weight,
-        decision.render_canary,
-        decision.remove_annotations,
-        decision.stalled,
-        decision.progressing,
-        tuple(events) + decision.events,
-    )
-
-
-def is_finished(record: Record | None) -> bool:
-    return record is not None and record.phase in FINISHED
-
-
-def is_active(record: Record | None) -> bool:
-    return record is not None and record.phase in ACTIVE
+def _with(decision: Decision, events: list[Event], cause: str | None = None) -> Decision:
+    """`decision` after `events`; `cause`, why the stable track changed, unless it says why itself."""
+    return replace(decision, events=tuple(events) + decision.events, cause=decision.cause or cause)

@@ -4,20 +4,30 @@ Why all of it lives in status: the operator keeps no memory between reconciles. 
 started, the last analysis verdict, the consecutive failures and the counters the next window is
 measured from are all here, so a new operator process continues exactly where the last one stopped.
 A status that does not parse (edited by hand, older format) reads as no record: the canary starts over.
+
+A record names its canary by `overlayHash` (`release.overlay_hash`: what the canary changes), and
+after a promotion keeps the promoted `overlay` and the stable release it replaced (`baseVersion`,
+`baseConfigHash`), so the stable track runs the promoted config until git says the same. Records
+written before config canaries (no hash) name their canary by version alone.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, cast
 
+from parley_operator import release
 from parley_operator.policies.analysis import Counters
 
 # The record's times are stamps in the operator's one format (re-exported for callers of the record).
 from parley_operator.policies.timestamps import seconds as seconds
 from parley_operator.policies.timestamps import stamp as stamp
+from parley_operator.release import Release
+from parley_runtime.config.models import Canary
 
-Phase = Literal["Progressing", "Paused", "Promoted", "RolledBack", "Aborted"]
-ACTIVE: tuple[Phase, ...] = ("Progressing", "Paused")
+Phase = Literal["Progressing", "Inconclusive", "Paused", "Promoted", "RolledBack", "Aborted"]
+# Inconclusive: walking, but the last analysis window had too few messages (or no metrics) to judge,
+# so a timed pause or the promotion is held until a window passes.
+ACTIVE: tuple[Phase, ...] = ("Progressing", "Inconclusive", "Paused")
 FINISHED: tuple[Phase, ...] = ("Promoted", "RolledBack", "Aborted")
 _PHASES = (*ACTIVE, *FINISHED)
 
@@ -72,9 +82,10 @@ class AnalysisState:
 
 @dataclass(frozen=True)
 class Record:
-    """One gray release of `version`: `step` is the index of the step being carried out (the number of
-    steps once they are all done); `base_version` is spec.version when it started, the version a
-    promotion overrides until git catches up."""
+    """One gray release: `version` is what the canary runs (its own or the stable one), `overlay_hash`
+    what it changes; `step` is the index of the step being carried out (the number of steps once they
+    are all done); `base_version` and `base_config_hash` are the stable release a promotion overrides
+    until git catches up, and `overlay` the promoted fields (config and version) that override it."""
 
     version: str
     base_version: str
@@ -85,16 +96,36 @@ class Record:
     step_started_at: str
     message: str = ""
     analysis: AnalysisState = AnalysisState()
+    overlay_hash: str | None = None
+    base_config_hash: str | None = None
+    overlay: Mapping[str, Any] | None = None  # kept once promoted
 
     @property
     def active(self) -> bool:
         return self.phase in ACTIVE
 
+    def is_of(self, canary: Canary) -> bool:
+        """Whether this record is of `canary`, rather than of an earlier one."""
+        if self.overlay_hash is not None:
+            return self.overlay_hash == release.overlay_hash(canary)
+        return canary.changes == ("version",) and self.version == canary.version
+
+    def holds_over(self, stable: Release) -> bool:
+        """Whether this promotion still overrides `stable`, the spec's stable release: it does while
+        the spec says what the promotion replaced."""
+        if self.phase != "Promoted" or stable.version != self.base_version:
+            return False
+        return self.base_config_hash is None or self.base_config_hash == stable.config_hash
+
+    def promoted_over(self, stable: Release) -> Release:
+        """What the stable track runs while this promotion holds."""
+        return stable.over({**(self.overlay or {}), "version": self.version})
+
     def but(self, **changes: Any) -> "Record":
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "version": self.version,
             "baseVersion": self.base_version,
             "weight": self.weight,
@@ -105,6 +136,13 @@ class Record:
             "message": self.message,
             "analysis": self.analysis.to_dict(),
         }
+        optional = (
+            ("overlayHash", self.overlay_hash),
+            ("baseConfigHash", self.base_config_hash),
+            ("overlay", None if self.overlay is None else dict(self.overlay)),
+        )
+        out.update({key: value for key, value in optional if value is not None})
+        return out
 
     @classmethod
     def from_dict(cls, data: Any) -> "Record | None":
@@ -134,6 +172,9 @@ class Record:
             step_started_at=step_started or started,
             message=str(data.get("message") or ""),
             analysis=AnalysisState.from_dict(data.get("analysis")),
+            overlay_hash=_text(data.get("overlayHash")),
+            base_config_hash=_text(data.get("baseConfigHash")),
+            overlay=release.checked(data.get("overlay")),
         )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from parley_runtime.config import platforms
-from parley_runtime.config.models import ChatBot, PlatformBinding
+from parley_runtime.config.models import ChatBot, PlatformBinding, SecretValue
 from parley_runtime.config.secrets import secret_refs
 
 SecretKeys = Mapping[str, frozenset[str] | None]
@@ -32,9 +32,20 @@ class BindingCheck:
         return f"Secret {self.secret} lacks required keys: {', '.join(self.missing_keys)}"
 
 
+def _refs(bot: ChatBot) -> list[tuple[str, SecretValue]]:
+    """(field path, ref) of every secret the bot names, its canary's model keys included."""
+    refs = secret_refs(bot)
+    canary = bot.spec.canary
+    if canary is not None and canary.models is not None:
+        for i, route in enumerate(canary.models.routes):
+            if route.api_key is not None:
+                refs.append((f"spec.canary.models.routes[{i}].apiKey", route.api_key))
+    return refs
+
+
 def secret_names(bot: ChatBot | None, bindings: Iterable[PlatformBinding]) -> list[str]:
     """Every Secret to look at, sorted, each once."""
-    names = {ref.secret_key_ref.name for _, ref in secret_refs(bot)} if bot is not None else set()
+    names = {ref.secret_key_ref.name for _, ref in _refs(bot)} if bot is not None else set()
     for binding in bindings:
         if binding.spec.credentials.secret_ref is not None:
             names.add(binding.spec.credentials.secret_ref.name)
@@ -55,7 +66,7 @@ def check_binding(binding: PlatformBinding, keys: SecretKeys) -> BindingCheck:
 def bot_problems(bot: ChatBot, keys: SecretKeys) -> list[str]:
     """One line per `secretKeyRef` of the ChatBot that does not resolve."""
     problems = []
-    for path, value in secret_refs(bot):
+    for path, value in _refs(bot):
         ref = value.secret_key_ref
         present = keys.get(ref.name)
         if present is None:

@@ -5,6 +5,7 @@ is one line below with its reason. Status is computed whole in memory and writte
 reconcile as a merge patch of only the keys that changed, so an unchanged status writes nothing.
 """
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,7 +15,19 @@ from parley_operator.observed import BindingView, BotView, Observed
 from parley_operator.policies import canary as canary_policy
 from parley_operator.policies import references
 
-BOT_KEYS = ("observedGeneration", "conditions", "stableVersion", "replicas", "readyReplicas", "canary")
+# render.plugin_packages.INIT_CONTAINER (render and policies do not import each other; a test compares).
+PLUGIN_INIT_CONTAINER = "plugin-packages"
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+
+BOT_KEYS = (
+    "observedGeneration",
+    "conditions",
+    "stableVersion",
+    "replicas",
+    "readyReplicas",
+    "canary",
+    "history",  # policies.revisions: written by the caller (decide), kept here when the spec is invalid
+)
 BINDING_KEYS = ("observedGeneration", "conditions", "webhookPath")
 
 # (ready, reason, message) of one binding.
@@ -61,6 +74,11 @@ def bot_conditions(
     # The API refused a write: kopf retries, so the bot is still reconciling.
     if apply_error is not None:
         return _kstatus(False, "ApplyFailed", apply_error, stalled=False, reconciling=True)
+    # pip could not install the plugin packages in an engine pod (a bad pin, an index that refuses):
+    # that engine never starts, and retrying does not help until the spec or the index changes.
+    failure = plugin_install_failure(observed.engine_pods)
+    if failure is not None:
+        return _kstatus(False, "PluginInstallFailed", failure, stalled=True, reconciling=False)
     # The gray release failed its analysis or was aborted: stable serves, the release needs a person.
     if canary is not None and canary.stalled is not None:
         return _kstatus(False, *canary.stalled, stalled=True, reconciling=False)
@@ -75,6 +93,37 @@ def bot_conditions(
     if canary is not None and canary.progressing is not None:
         return _kstatus(True, *canary.progressing, stalled=False, reconciling=True)
     return _kstatus(True, "Reconciled", "all objects applied", stalled=False, reconciling=False)
+
+
+def plugin_install_failure(pods: Sequence[Mapping[str, Any]]) -> str | None:
+    """Why an engine pod's plugin install failed, from its init container's last exit; None while
+    every pod's install succeeded or is still running. Pods being deleted do not count."""
+    for pod in sorted(pods, key=lambda p: str((p.get("metadata") or {}).get("name", ""))):
+        meta = pod.get("metadata") or {}
+        if meta.get("deletionTimestamp"):
+            continue
+        for container in (pod.get("status") or {}).get("initContainerStatuses") or ():
+            if container.get("name") != PLUGIN_INIT_CONTAINER:
+                continue
+            state = container.get("state") or {}
+            done = state.get("terminated") or {}
+            if done and done.get("exitCode") == 0:
+                continue
+            last = done or (container.get("lastState") or {}).get("terminated") or {}
+            code = last.get("exitCode")
+            if code:
+                reason = _pip_reason(str(last.get("message") or last.get("reason") or ""))
+                return f"engine pod {meta.get('name')}: pip exited with {code}: {reason}"
+    return None
+
+
+def _pip_reason(log: str) -> str:
+    """pip's last `ERROR:` line (or last line) from the termination message, without URLs: an
+    index URL may carry a token, and status is readable by anyone who can read the ChatBot."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    errors = [line.removeprefix("ERROR:").strip() for line in lines if line.startswith("ERROR:")]
+    reason = _URL.sub("<url>", (errors or lines or ["no output"])[-1])
+    return reason if len(reason) <= 300 else reason[:297] + "..."
 
 
 def binding_ready(view: BindingView, keys: references.SecretKeys) -> Readiness:
@@ -134,7 +183,7 @@ def bot_status(
             status["replicas"], status["readyReplicas"] = replicas, ready
     else:
         # An invalid spec keeps the last good version and replica counts; only conditions change.
-        for key in ("stableVersion", "replicas", "readyReplicas", "canary"):
+        for key in ("stableVersion", "replicas", "readyReplicas", "canary", "history"):
             if key in view.status:
                 status[key] = view.status[key]
     return status

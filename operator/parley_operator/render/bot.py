@@ -4,6 +4,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from parley_operator import release
+from parley_operator.release import Release
 from parley_operator.render import autoscaling, config, deployments, network, pods, rbac, services, volumes
 from parley_operator.render.errors import RenderError
 from parley_operator.render.meta import Context, Names, OwnerRef
@@ -38,7 +40,12 @@ def render_bot(
     `canary_weight` (0-100) only reaches the routes ConfigMap, which is excluded from the pods'
     checksum: moving a canary step never restarts pods. `stable_version` (default spec.version) is
     what the gateway and stable engine run: after a promotion the operator passes the promoted version
-    while git still says the old one, and the later change of spec.version in git renders the same.
+    (and the bot with the promoted config) while git still says the old one, and the later change of
+    the spec in git renders the same.
+
+    With `spec.canary`, the canary engine runs its own config, `<bot>-canary-config`: the stable
+    config with the canary's fields (version, persona, models, plugins) laid over it, mounting the
+    Secrets that config names.
     """
     if not 0 <= canary_weight <= 100:
         raise RenderError(f"canary weight {canary_weight} must be between 0 and 100")
@@ -66,8 +73,8 @@ def render_bot(
         return pods.PodInput(role, track, f"{repo}:{version}", version, checksum, secrets, rotated[role])
 
     workloads = [
-        (names.gateway, pod("gateway", None, stable)),
-        (names.engine, pod("engine", "stable", stable)),
+        (names.gateway, spec, pod("gateway", None, stable)),
+        (names.engine, spec, pod("engine", "stable", stable)),
     ]
     objects = [
         rbac.service_account(ctx),
@@ -84,13 +91,39 @@ def render_bot(
     if spec.network_policy:
         objects += [network.gateway_policy(ctx), network.engine_policy(ctx)]
     if spec.canary is not None:
-        workloads.append((names.canary, pod("engine", "canary", spec.canary.version)))
+        canary = canary_bot(bot, stable)
+        canary_data = config.config_data(canary, mine, namespace)
+        canary_secrets = sorted({*volumes.user_secret_names(canary, mine), names.internal_secret})
+        version = canary.spec.version
+        canary_pod = pods.PodInput(
+            "engine",
+            "canary",
+            f"{repo}:{version}",
+            version,
+            config.checksum(canary_data, canary_secrets),
+            canary_secrets,
+            config.secrets_checksum(digests, [s for s in canary_secrets if s != names.internal_secret]),
+            config_map=names.canary_config,
+        )
+        workloads.append((names.canary, canary.spec, canary_pod))
+        objects.append(config.config_map(ctx, names.canary_config, "config", canary_data, track="canary"))
         objects.append(services.canary_service(ctx))
-    for name, p in workloads:
-        objects.append(deployments.deployment(ctx, spec, name, p))
+    for name, workload_spec, p in workloads:
+        objects.append(deployments.deployment(ctx, workload_spec, name, p))
         objects.append(autoscaling.hpa(ctx, spec.scaling, name, p.role, p.version, p.track))
         objects.append(autoscaling.pdb(ctx, name, p.role, p.version, p.track))
     return sort_objects(objects)
+
+
+def canary_bot(bot: ChatBot, stable_version: str | None = None) -> ChatBot:
+    """What the canary engine runs: `bot` (at `stable_version`) with its canary's fields laid over."""
+    canary = bot.spec.canary
+    if canary is None:
+        raise ValueError("canary_bot needs a bot with spec.canary")
+    stable = Release.of(bot.spec)
+    if stable_version is not None:
+        stable = Release(stable_version, stable.config)
+    return stable.over(release.overlay_of(canary)).apply_to(bot)
 
 
 def sort_objects(objects: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

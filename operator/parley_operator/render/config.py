@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from parley_operator.render import yamltext
+from parley_operator.render import plugin_packages, yamltext
 from parley_operator.render.meta import Context
 from parley_runtime.config.models import ChatBot, PlatformBinding
 
@@ -57,27 +57,31 @@ def config_data(
     bot: ChatBot, bindings: Sequence[PlatformBinding], namespace: str, *, version: str | None = None
 ) -> dict[str, str]:
     docs = runtime_documents(bot, bindings, namespace, version=version)
-    return {CONFIG_KEY: yamltext.dump_all(docs, sort_keys=True)}
+    return {CONFIG_KEY: yamltext.dump_all(docs, sort_keys=True), **plugin_packages.config_data(bot.spec)}
 
 
-def config_map(ctx: Context, name: str, component: str, data: dict[str, str]) -> dict[str, Any]:
-    """The runtime's config (`names.config`, component `config`) or the gateway's routes
-    (`names.routes`, component `routes`)."""
+def config_map(
+    ctx: Context, name: str, component: str, data: dict[str, str], *, track: str | None = None
+) -> dict[str, Any]:
+    """The runtime's config (`names.config`, component `config`; the canary's own `names.canary_config`
+    with `track` canary) or the gateway's routes (`names.routes`, component `routes`)."""
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": ctx.metadata(name, component),
+        "metadata": ctx.metadata(name, component, track=track),
         "data": data,
     }
 
 
 def routes_data(bot: ChatBot, canary_weight: int, *, stable_version: str | None = None) -> dict[str, str]:
-    """What the gateway's gray release reads; the weight is 0 whenever there is no canary."""
+    """What the gateway's gray release reads; the weight is 0 whenever there is no canary. A canary
+    of config alone runs the stable version."""
     canary = bot.spec.canary
+    stable = stable_version or bot.spec.version
     routes = {
         "bot": bot.metadata.name,
-        "stableVersion": stable_version or bot.spec.version,
-        "canaryVersion": canary.version if canary is not None else None,
+        "stableVersion": stable,
+        "canaryVersion": (canary.version or stable) if canary is not None else None,
         "canaryWeight": canary_weight if canary is not None else 0,
     }
     return {ROUTES_KEY: json.dumps(routes)}

@@ -78,6 +78,10 @@ class Names:
         return f"{self.bot}-config"
 
     @property
+    def canary_config(self) -> str:
+        return f"{self.bot}-canary-config"
+
+    @property
     def routes(self) -> str:
         return f"{self.bot}-routes"
 

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from parley_operator.render import security, volumes
+from parley_operator.render import plugin_packages, security, volumes
 from parley_operator.render.config import CONFIG_KEY, INTERNAL_TOKEN_KEY, ROUTES_KEY
 from parley_operator.render.meta import CHECKSUM_ANNOTATION, SECRETS_CHECKSUM_ANNOTATION, Context, labels
 from parley_runtime.config.models import ChatBotSpec
@@ -29,6 +29,7 @@ class PodInput:
     secret_names: Sequence[str]  # user Secrets plus the internal one, sorted
     # A hash over the data hashes of the user Secrets this pod mounts: a rotation rolls these pods only.
     secrets_checksum: str = ""
+    config_map: str | None = None  # the ConfigMap mounted as the config (None: the bot's, `names.config`)
 
 
 def resources(spec: ChatBotSpec) -> dict[str, Any]:
@@ -60,6 +61,8 @@ def _env(ctx: Context, spec: ChatBotSpec, pod: PodInput) -> list[dict[str, Any]]
         env.append({"name": "PARLEY_ROUTE_FILE", "value": f"{volumes.ROUTES_DIR}/{ROUTES_KEY}"})
     else:
         env.append({"name": "PARLEY_TRACK", "value": pod.track or "stable"})
+        if plugin_packages.wanted(spec):
+            env.append(plugin_packages.runtime_env())
     return sorted(env, key=lambda e: str(e["name"]))
 
 
@@ -81,6 +84,24 @@ def _probe(path: str, period: int) -> dict[str, Any]:
 
 def pod_template(ctx: Context, spec: ChatBotSpec, pod: PodInput, match: dict[str, str]) -> dict[str, Any]:
     with_routes = pod.role == "gateway"
+    pod_volumes = volumes.volumes(
+        ctx.names, pod.secret_names, with_routes=with_routes, config_map=pod.config_map
+    )
+    mounts = volumes.mounts(pod.secret_names, with_routes=with_routes)
+    init_containers = []
+    if pod.role == "engine" and plugin_packages.wanted(spec):
+        init_containers.append(
+            plugin_packages.init_container(
+                spec,
+                image=pod.image,
+                resources=resources(spec),
+                security_context=security.container_security_context(),
+                config_dir=volumes.CONFIG_DIR,
+                tmp_dir=volumes.TMP_DIR,
+            )
+        )
+        pod_volumes = sorted([*pod_volumes, plugin_packages.volume()], key=lambda v: str(v["name"]))
+        mounts = sorted([*mounts, plugin_packages.runtime_mount()], key=lambda m: str(m["name"]))
     container = {
         "name": CONTAINER,
         "image": pod.image,
@@ -93,7 +114,7 @@ def pod_template(ctx: Context, spec: ChatBotSpec, pod: PodInput, match: dict[str
         "livenessProbe": _probe("/health", 10),
         "readinessProbe": _probe("/ready", 5),
         "securityContext": security.container_security_context(),
-        "volumeMounts": volumes.mounts(pod.secret_names, with_routes=with_routes),
+        "volumeMounts": mounts,
     }
     template_labels = labels(ctx.names.bot, pod.role, pod.version, pod.track)
     return {
@@ -112,8 +133,9 @@ def pod_template(ctx: Context, spec: ChatBotSpec, pod: PodInput, match: dict[str
             "enableServiceLinks": False,
             "securityContext": security.pod_security_context(),
             "terminationGracePeriodSeconds": 30,
+            **({"initContainers": init_containers} if init_containers else {}),
             "containers": [container],
-            "volumes": volumes.volumes(ctx.names, pod.secret_names, with_routes=with_routes),
+            "volumes": pod_volumes,
             "topologySpreadConstraints": [
                 {
                     "maxSkew": 1,

@@ -54,9 +54,12 @@ def secret_volume_name(name: str) -> str:
     return "secret-" + hashlib.sha256(name.encode()).hexdigest()[:16]
 
 
-def volumes(names: Names, secret_names: Sequence[str], *, with_routes: bool) -> list[dict[str, Any]]:
+def volumes(
+    names: Names, secret_names: Sequence[str], *, with_routes: bool, config_map: str | None = None
+) -> list[dict[str, Any]]:
+    """`config_map`: the ConfigMap mounted as the config (the canary's own); default the bot's."""
     out: list[dict[str, Any]] = [
-        {"name": "config", "configMap": {"name": names.config}},
+        {"name": "config", "configMap": {"name": config_map or names.config}},
         {"name": "data", "emptyDir": {}},
         {"name": "tmp", "emptyDir": {}},
     ]

@@ -28,8 +28,11 @@ _NO_CREDENTIALS = sorted(p for p, keys in REQUIRED_KEYS.items() if not keys)
 _KEYLESS = [p.name for p in presets.PROVIDERS.values() if not p.needs_key]
 _BASE_URL_NEEDED = [p.name for p in presets.PROVIDERS.values() if p.needs_base_url]
 _API_VERSIONED = [p.name for p in presets.PROVIDERS.values() if p.api_version is not None]
+# MCP header and env names are checked by the model only: a rule over map keys, whose length the schema
+# cannot bound, would exceed the API server's CEL cost budget.
+_MCP = ("spec", "mcpServers", ITEMS)
 
-CHATBOT_RULES = (
+CHATBOT_RULES: tuple[Rule, ...] = (
     Rule(
         (),
         f"self.metadata.name.size() <= {BOT_NAME_MAX} && self.metadata.name.matches('{BOT_NAME_PATTERN}')",
@@ -38,9 +41,20 @@ CHATBOT_RULES = (
     ),
     Rule(
         ("spec",),
-        "!has(self.canary) || self.canary.version != self.version",
+        "!has(self.canary) || !has(self.canary.version) || self.canary.version != self.version",
         "canary.version must differ from version",
         ".canary.version",
+    ),
+    Rule(
+        ("spec", "canary"),
+        "has(self.version) || has(self.persona) || has(self.models) || has(self.plugins)",
+        "a canary changes at least one of version, persona, models, plugins",
+    ),
+    Rule(
+        ("spec", "canary", "analysis"),
+        "!has(self.minSamples) || !has(self.minSampleSize) || self.minSamples == self.minSampleSize",
+        "minSampleSize is the older name of minSamples: set one of them",
+        ".minSampleSize",
     ),
     Rule(
         ("spec", "models"),
@@ -68,10 +82,40 @@ CHATBOT_RULES = (
     ),
     Rule(("spec", "scaling"), "self.minReplicas <= self.maxReplicas", "minReplicas must be <= maxReplicas"),
     Rule(
+        ("spec",),
+        "!has(self.mcpServers) || self.mcpServers.all(s, self.mcpServers.exists_one(t, t.name == s.name))",
+        "MCP server names must be unique",
+        ".mcpServers",
+    ),
+    Rule(
+        _MCP,
+        "has(self.url) != has(self.command)",
+        "an MCP server has exactly one of url (streamable HTTP) or command (stdio)",
+    ),
+    Rule(
+        _MCP,
+        "has(self.command) || "
+        "((!has(self.args) || size(self.args) == 0) && (!has(self.env) || size(self.env) == 0))",
+        "args and env apply to a command (stdio), not to url",
+    ),
+    Rule(
+        _MCP,
+        "has(self.url) || !has(self.headers) || size(self.headers) == 0",
+        "headers apply to url (streamable HTTP), not to a command",
+        ".headers",
+    ),
+    Rule(
         ("spec", "canary", "steps", ITEMS),
         "has(self.setWeight) != has(self.pause)",
         "a canary step has exactly one of setWeight or pause",
     ),
+)
+
+# A canary's models are checked as the spec's are: the same rules, under spec.canary.
+CHATBOT_RULES += tuple(
+    Rule(("spec", "canary", *rule.path[1:]), rule.rule, rule.message, rule.field_path)
+    for rule in CHATBOT_RULES
+    if rule.path[:2] == ("spec", "models")
 )
 
 BINDING_RULES = (
@@ -105,7 +149,11 @@ LIST_BOUNDS: dict[tuple[str, ...], int] = {
     ("spec", "models", "routes"): 32,
     ("spec", "models", "routes", ITEMS, "capabilities"): 32,
     ("spec", "plugins"): 64,
+    ("spec", "mcpServers"): 16,
     ("spec", "canary", "steps"): 64,
+    ("spec", "canary", "models", "routes"): 32,
+    ("spec", "canary", "models", "routes", ITEMS, "capabilities"): 32,
+    ("spec", "canary", "plugins"): 64,
 }
 
 

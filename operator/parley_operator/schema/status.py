@@ -54,11 +54,37 @@ def chatbot_status() -> dict[str, Any]:
                 # The analysis so far (verdict, figures, failures, counter baselines): open, because
                 # the operator resumes from it and its figures may grow.
                 "analysis": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                "overlayHash": _STR,
+                "baseConfigHash": _STR,
+                # The promoted fields (version, persona, models, plugins) as the spec writes them.
+                "overlay": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
             },
         },
         replicas={"type": "integer", "format": "int32"},
         readyReplicas={"type": "integer", "format": "int32"},
+        history=history(),
     )
+
+
+def history() -> dict[str, Any]:
+    """The last revisions of the stable track, oldest first (`policies.revisions`)."""
+    return {
+        "type": "array",
+        "maxItems": 10,
+        "items": {
+            "type": "object",
+            "required": ["revision", "version", "configHash"],
+            "properties": {
+                "revision": {"type": "integer", "minimum": 1},
+                "version": _STR,
+                "configHash": _STR,
+                "promotedAt": {"type": "string", "format": "date-time"},
+                "cause": _STR,
+                # persona, models and plugins as the spec writes them (keys are secretKeyRefs).
+                "config": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+            },
+        },
+    }
 
 
 def binding_status() -> dict[str, Any]:

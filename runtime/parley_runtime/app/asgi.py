@@ -77,6 +77,10 @@ def query_of(scope: Scope) -> dict[str, str]:
     return dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True)) if raw else {}
 
 
+def _plain_error(status: int, line: str) -> Response:
+    return FastJSON({"error": line}, status_code=status)
+
+
 def _components_of(scope: Scope) -> Components | None:
     """What the lifespan built, or None while the app starts or stops."""
     found = getattr(scope["app"].state, "components", None)
@@ -91,13 +95,16 @@ async def serve(
     *,
     log: logging.Logger,
     failure: str,
+    errors: Callable[[int, str], Response] | None = None,
 ) -> None:
     """Send what `answer` makes of this request. Ahead of the middleware stack a route answers every
     failure itself: 503 while the app starts or stops, nothing to a client that went away, and a
-    one-line 500 for a bug, with the traceback logged as `failure`."""
+    one-line 500 for a bug, with the traceback logged as `failure`. `errors` shapes those two answers
+    (status, line) for a route whose clients expect another error shape than `{"error": line}`."""
+    shape = errors or _plain_error
     comps = _components_of(scope)
     if comps is None:
-        response: Response = FastJSON({"error": "not ready"}, status_code=503)
+        response = shape(503, "not ready")
     else:
         try:
             response = await answer(comps)
@@ -105,5 +112,5 @@ async def serve(
             return
         except Exception:
             log.exception(failure, extra={"path": scope["path"]})
-            response = FastJSON({"error": "internal error"}, status_code=500)
+            response = shape(500, "internal error")
     await response(scope, receive, send)

@@ -78,11 +78,13 @@ def load(settings: RuntimeSettings) -> RuntimeConfig:
 
 
 def _needed_by_gateway(bot: Loaded[ChatBot]) -> Loaded[ChatBot]:
-    """The bot as far as the gateway's secrets go: no model keys, no API token (engines check it)."""
+    """The bot as far as the gateway's secrets go: no model keys, no API token (engines check it), no
+    plugin package index (engines install and load plugins)."""
     spec = bot.obj.spec
     routes = [route.model_copy(update={"api_key": None}) for route in spec.models.routes]
     models = spec.models.model_copy(update={"routes": routes})
-    lean = bot.obj.model_copy(update={"spec": spec.model_copy(update={"models": models, "api": Api()})})
+    lean_spec = spec.model_copy(update={"models": models, "api": Api(), "plugins": []})
+    lean = bot.obj.model_copy(update={"spec": lean_spec})
     return Loaded(lean, bot.source)
 
 

@@ -4,11 +4,12 @@ Engines of each track sit behind their own Service (`<bot>-engine`, `<bot>-engin
 gateway picks the track (X-Parley-Track, else the user's hash bucket), sends the request there with
 the internal token, and streams the engine's answer back unchanged. The caller's Authorization header
 passes through: engines check `spec.api.token`, so the gateway needs neither that token nor model keys.
+The OpenAI-compatible routes travel the same way (`path`, the caller's own bytes, errors in their shape).
 """
 
 import hmac
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -43,8 +44,8 @@ def internal_caller_ok(expected: str | None, presented: str | None) -> bool:
     return presented is not None and hmac.compare_digest(presented.encode(), expected.encode())
 
 
-def _unavailable(track: Track, why: str) -> JSONResponse:
-    return JSONResponse({"error": f"the {track} engine is not reachable ({why})"}, status_code=503)
+def _plain_error(message: str) -> dict[str, object]:
+    return {"error": message}
 
 
 async def forward(
@@ -52,20 +53,26 @@ async def forward(
     cfg: RuntimeConfig,
     *,
     track: Track,
-    body: dict[str, object],
+    body: dict[str, object] | bytes | None,
     headers: dict[str, str],
     stream: bool,
+    path: str = "/api/v1/chat",
+    method: str = "POST",
+    error_body: Callable[[str], dict[str, object]] = _plain_error,
 ) -> Response:
-    """The engine's answer (JSON or SSE) as our own; 503/504 with one line when it cannot be had."""
+    """The engine's answer (JSON or SSE) as our own; 503/504 with one line when it cannot be had.
+    `body` is JSON to encode, or the caller's bytes sent on as they came (JSON too)."""
     out = {k: v for k, v in headers.items() if k.lower() in _PASSED_ON}
     out["X-Parley-Track"] = track
     if cfg.internal_token is not None:
         out[INTERNAL_TOKEN_HEADER] = cfg.internal_token
-    url = f"{engine_url(cfg, track)}/api/v1/chat"
+    if isinstance(body, bytes):
+        out["Content-Type"] = "application/json"
     request = http.build_request(
-        "POST",
-        url,
-        json=body,
+        method,
+        f"{engine_url(cfg, track)}{path}",
+        json=body if isinstance(body, dict) else None,
+        content=body if isinstance(body, bytes) else None,
         headers=out,
         params={"stream": "true"} if stream else None,
         timeout=FORWARD_TIMEOUT,
@@ -74,10 +81,11 @@ async def forward(
         answer = await http.send(request, stream=True)
     except httpx.TimeoutException:
         log.warning("engine timed out", extra={"track": track})
-        return JSONResponse({"error": f"the {track} engine did not answer in time"}, status_code=504)
+        return JSONResponse(error_body(f"the {track} engine did not answer in time"), status_code=504)
     except httpx.TransportError as exc:
         log.warning("engine unreachable", extra={"track": track, "error": type(exc).__name__})
-        return _unavailable(track, type(exc).__name__)
+        why = type(exc).__name__
+        return JSONResponse(error_body(f"the {track} engine is not reachable ({why})"), status_code=503)
     passed = {k: v for k, v in answer.headers.items() if k.lower() in _ANSWER_HEADERS}
     return StreamingResponse(
         _relay(answer, track),

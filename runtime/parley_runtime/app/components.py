@@ -21,12 +21,17 @@ import httpx
 import redis.asyncio as aioredis
 
 from parley_runtime.app.bootstrap import RuntimeConfig, redis_url
+from parley_runtime.budget.guard import BudgetGuard
+from parley_runtime.budget.redis import RedisBudgetStore
+from parley_runtime.budget.sqlite import SqliteBudgetStore
 from parley_runtime.core.messages import Attachment, InboundMessage
 from parley_runtime.core.protocols import (
+    BudgetStore,
     MediaSource,
     MessageQueue,
     Outbox,
     PlatformAdapter,
+    Plugins,
     RateLimiter,
     SentLedger,
     SessionStore,
@@ -40,6 +45,8 @@ from parley_runtime.limits.memory import InProcessRateLimiter
 from parley_runtime.limits.redis import RedisRateLimiter
 from parley_runtime.llm.aiohttp_transport import SharedClient
 from parley_runtime.llm.router import Router, build_router
+from parley_runtime.mcp_client.combined import WithMcpTools
+from parley_runtime.mcp_client.toolset import McpTools
 from parley_runtime.observability.metrics import Metrics
 from parley_runtime.platforms import registry
 from parley_runtime.platforms.base import AdapterContext
@@ -147,6 +154,13 @@ class Stores:
     ledger: SentLedger
     dead_letters: DeadLetterStore
     outbox: Outbox
+    budget: BudgetStore | None = None  # only with spec.budget
+
+
+def budgeted(cfg: RuntimeConfig) -> bool:
+    """Whether the bot has a daily budget to keep (and its roles that answer need a budget store)."""
+    budget = cfg.bot.obj.spec.budget
+    return budget is not None and budget.limits_anything and cfg.settings.role != "gateway"
 
 
 async def local_stores(cfg: RuntimeConfig, stack: contextlib.AsyncExitStack) -> Stores:
@@ -160,6 +174,10 @@ async def local_stores(cfg: RuntimeConfig, stack: contextlib.AsyncExitStack) -> 
     stack.push_async_callback(dead_letters.close)
     box = await outbox.SqliteOutbox.open(db, bot=cfg.name)
     stack.push_async_callback(box.close)
+    budget: BudgetStore | None = None
+    if budgeted(cfg):
+        budget = await SqliteBudgetStore.open(db)
+        stack.push_async_callback(budget.close)
     return Stores(
         sessions=sessions,
         limiter=InProcessRateLimiter(clock=time.monotonic),
@@ -167,6 +185,7 @@ async def local_stores(cfg: RuntimeConfig, stack: contextlib.AsyncExitStack) -> 
         ledger=queue.ledger(),
         dead_letters=dead_letters,
         outbox=box,
+        budget=budget,
     )
 
 
@@ -181,6 +200,7 @@ def redis_stores(cfg: RuntimeConfig, client: aioredis.Redis, stack: contextlib.A
         ledger=RedisLedger(client, bot=cfg.name),
         dead_letters=deadletter_redis.RedisDeadLetterStore(client, bot=cfg.name),
         outbox=outbox.RedisOutbox(client, bot=cfg.name),
+        budget=RedisBudgetStore(client) if budgeted(cfg) else None,
     )
 
 
@@ -190,11 +210,14 @@ def engine_parts(
     http: httpx.AsyncClient,
     metrics: Metrics,
     adapters: dict[str, PlatformAdapter],
+    *,
+    mcp: McpTools | None = None,
 ) -> tuple[Router, PluginHost, Pipeline]:
     """The model router, the plugins and the pipeline: only roles that answer messages build them.
 
     The pipeline fetches media through the adapter of the message's binding; the chat API's http(s)
-    image URLs, which no adapter received, through the shared client."""
+    image URLs, which no adapter received, through the shared client. With MCP servers, their tools
+    join the plugins' own (docs/mcp.md)."""
     spec = cfg.bot.obj.spec
     router = build_router(spec.models, cfg.secrets, http, metrics)
     sessions = stores.sessions
@@ -224,17 +247,38 @@ def engine_parts(
             await platform_media.ensure_public(attachment, url)
         return await platform_media.download(http, attachment, url, max_bytes=max_bytes)
 
+    guard: BudgetGuard | None = None
+    if stores.budget is not None and spec.budget is not None:
+        guard = BudgetGuard(cfg.name, spec.budget, spec.models, stores.budget, metrics)
     pipeline = Pipeline(
         spec,
         model=router,
         sessions=sessions,
         limiter=stores.limiter,
-        plugins=plugins,
+        plugins=tools_of(plugins, mcp),
         metrics=metrics,
         clock=time.time,
         fetch=engine_media.fetcher(sources, download),
+        budget=guard,
     )
     return router, plugins, pipeline
+
+
+def tools_of(plugins: PluginHost, mcp: McpTools | None) -> Plugins:
+    """The plugin host as it is, or with the MCP servers' tools beside its own."""
+    return plugins if mcp is None else WithMcpTools(plugins, mcp)
+
+
+async def mcp_tools(cfg: RuntimeConfig, stack: contextlib.AsyncExitStack) -> McpTools | None:
+    """The bot's MCP servers, connecting in the background (None without any): a server that is slow
+    or down delays neither readiness nor replies; all are closed with the stack."""
+    servers = cfg.bot.obj.spec.mcp_servers
+    if not servers:
+        return None
+    mcp = McpTools.from_specs(servers, cfg.secrets)
+    stack.push_async_callback(mcp.aclose)
+    await mcp.start()
+    return mcp
 
 
 def build_adapters(
@@ -282,7 +326,8 @@ async def build(cfg: RuntimeConfig, *, metrics: Metrics | None = None) -> AsyncI
         pipeline: Pipeline | None = None
         adapters = build_adapters(cfg, http, metrics, stores.ledger)
         if cfg.settings.role != "gateway":
-            router, plugins, pipeline = engine_parts(cfg, stores, http, metrics, adapters)
+            mcp = await mcp_tools(cfg, stack)
+            router, plugins, pipeline = engine_parts(cfg, stores, http, metrics, adapters, mcp=mcp)
             stack.push_async_callback(router.aclose)
 
         relay: send_relay.RelayClient | None = None

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from redis.exceptions import RedisError
 from starlette.types import Receive, Scope, Send
 
-from parley_runtime.app import asgi, errors, routes_chat, routes_ops, routes_webhook
+from parley_runtime.app import asgi, errors, routes_chat, routes_openai, routes_ops, routes_webhook
 from parley_runtime.app import components as components_mod
 from parley_runtime.app.bootstrap import RuntimeConfig
 from parley_runtime.app.components import Components
@@ -26,6 +26,11 @@ from parley_runtime.queue import send_relay
 log = logging.getLogger("parley.app")
 
 STATIC = Path(__file__).parent / "static"
+# The message routes served ahead of FastAPI (`ParleyApp`), by path; all are POSTs.
+HOT_POSTS: dict[str, Callable[[Scope, Receive, Send], Awaitable[None]]] = {
+    routes_chat.PATH: routes_chat.serve_chat,
+    routes_openai.PATH: routes_openai.serve_completions,
+}
 TRACKS: tuple[Track, ...] = ("stable", "canary")
 LAG_INTERVAL_SECONDS = 5.0
 
@@ -158,11 +163,12 @@ async def running(comps: Components) -> AsyncIterator[None]:
 
 
 class ParleyApp(FastAPI):
-    """FastAPI, with the two hot routes served ahead of its middleware stack.
+    """FastAPI, with the hot routes served ahead of its middleware stack.
 
-    Webhook acks (platforms retry after a few seconds) and chat messages are the paths every message
-    takes; they parse their own bodies and answer their own errors, so they need no dependency
-    injection, exception middleware or body-limit wrappers (docs/benchmarks.md). Everything else —
+    Webhook acks (platforms retry after a few seconds) and chat messages (`HOT_POSTS`: the chat API,
+    the OpenAI-compatible completions) are the paths every message takes; they parse their own bodies
+    and answer their own errors, so they need no dependency injection, exception middleware or
+    body-limit wrappers (docs/benchmarks.md). Everything else —
     health, metrics, the web page, OpenAPI, WebSockets, the lifespan — goes through FastAPI as usual.
 
     At most `max_in_flight` hot requests run at once (a streamed answer counts until its last byte);
@@ -178,17 +184,19 @@ class ParleyApp(FastAPI):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             target = None
-            chat = scope["path"] == routes_chat.PATH and scope["method"] == "POST"
-            if chat or (target := routes_webhook.webhook_target(scope)) is not None:
+            hot = HOT_POSTS.get(scope["path"]) if scope["method"] == "POST" else None
+            if hot is not None or (target := routes_webhook.webhook_target(scope)) is not None:
                 scope["app"] = self
                 if self.in_flight >= self.max_in_flight:
-                    await asgi.OVERLOADED(scope, receive, send)
+                    openai = scope["path"] == routes_openai.PATH  # its clients read OpenAI's error shape
+                    busy = routes_openai.OVERLOADED if openai else asgi.OVERLOADED
+                    await busy(scope, receive, send)
                     return
                 self.in_flight += 1
                 try:
-                    if target is None:
-                        await routes_chat.serve_chat(scope, receive, send)
-                    else:
+                    if hot is not None:
+                        await hot(scope, receive, send)
+                    elif target is not None:
                         await routes_webhook.serve_webhook(scope, receive, send, *target)
                 finally:
                     self.in_flight -= 1
@@ -219,6 +227,7 @@ def create_app(cfg: RuntimeConfig, comps: Components | None = None) -> FastAPI:
     )
     app.include_router(routes_ops.router)
     app.include_router(routes_chat.router)
+    app.include_router(routes_openai.router)
     app.include_router(routes_webhook.router)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -95,11 +95,24 @@ def _answer_fields(reply: Reply, session_id: str, track: Track) -> dict[str, obj
     return fields
 
 
-def _authorised(expected: str | None, authorization: str | None) -> bool:
+def authorised(expected: str | None, authorization: str | None) -> bool:
+    """Whether the caller presents `spec.api.token` as its bearer token (any caller when none is set)."""
     if not expected:
         return True
     scheme, _, token = (authorization or "").partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(token.encode(), expected.encode())
+
+
+def track_for(comps: Components, x_parley_track: str | None, user_id: str) -> Track:
+    """An engine's own track; on the gateway (or serve) the tester's header, else the user's bucket."""
+    cfg = comps.cfg
+    if cfg.settings.role == "engine":
+        return cfg.settings.track
+    if x_parley_track == "canary":
+        return "canary"
+    if x_parley_track == "stable":
+        return "stable"
+    return comps.routes.track(cfg.name, API_PLATFORM, user_id)
 
 
 def _sse(data: dict[str, object], event: str | None = None) -> bytes:
@@ -177,7 +190,7 @@ async def answer(comps: Components, raw: bytes, headers: Mapping[str, str], *, s
     ):
         return FastJSON({"error": "engines answer the chat API only through the gateway"}, status_code=403)
     pipeline = comps.pipeline
-    if pipeline is not None and not _authorised(
+    if pipeline is not None and not authorised(
         cfg.secrets.get(cfg.bot.obj.spec.api.token), headers.get("authorization")
     ):
         return FastJSON(
@@ -198,15 +211,7 @@ async def answer(comps: Components, raw: bytes, headers: Mapping[str, str], *, s
     else:
         session_id = secrets.token_hex(16)
     user_id = body.user_id or session_id
-    track: Track
-    if cfg.settings.role == "engine":
-        track = cfg.settings.track
-    elif x_parley_track == "canary":
-        track = "canary"
-    elif x_parley_track == "stable":
-        track = "stable"
-    else:
-        track = comps.routes.track(cfg.name, API_PLATFORM, user_id)
+    track = track_for(comps, x_parley_track, user_id)
     if pipeline is None:  # the gateway: an engine of that track answers
         forwarded = body.model_copy(update={"session_id": session_id}).model_dump(exclude_none=True)
         return await chat_forward.forward(

@@ -18,6 +18,7 @@ from parley_runtime.app import bootstrap, components
 from parley_runtime.app.factory import create_app
 from parley_runtime.config.settings import RuntimeSettings
 from parley_runtime.observability import logs
+from parley_runtime.plugins import packages as plugin_packages
 
 log = logging.getLogger("parley.server")
 
@@ -96,6 +97,15 @@ def run(role: str, args: argparse.Namespace) -> int:
     cfg = bootstrap.load(settings)  # ConfigError → exit 2 in the CLI
     hidden = [*cfg.secrets.values(), *([cfg.internal_token] if cfg.internal_token else [])]
     logs.configure(settings.log_level, fmt=settings.log_format, secrets=hidden)
+    if role != "gateway":  # the roles that load plugins need their packages first
+        spec = cfg.bot.obj.spec
+        plugin_packages.prepare(
+            spec.plugins,
+            source=cfg.bot.source,
+            subject=f"ChatBot/{cfg.name}",
+            packages_dir=settings.plugin_packages_dir,
+            index_url=cfg.secrets.get(plugin_packages.index_ref(spec.plugins)),
+        )  # ConfigError → exit 2 in the CLI
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             runner.run(_serve(cfg))

@@ -1,7 +1,7 @@
 """Reads multi-document YAML (the same files `kubectl apply` takes) into ChatBots and PlatformBindings.
 
-Every manifest is read within limits (SPEC §15), checked while the YAML is composed, before anything
-is expanded or built: at most `MAX_FILE_BYTES`, nesting at most `MAX_DEPTH` levels (aliases
+Every manifest is read within limits (docs/reliability.md), checked while the YAML is composed,
+before anything is expanded or built: at most `MAX_FILE_BYTES`, nesting at most `MAX_DEPTH` levels (aliases
 included), aliases adding at most `MAX_ALIAS_NODES` nodes to the file, no key twice in a mapping,
 and at least one ChatBot or PlatformBinding. Crossing one is a ConfigError of one line.
 """

@@ -134,10 +134,93 @@ class Models(SpecModel):
         return routes
 
 
+# A pinned requirement (`parley-weather==1.2.0`, extras allowed): never a range, URL or path, so the
+# installed set is known from the manifest alone and can be cached by it.
+PACKAGE_PATTERN = (
+    r"^[A-Za-z0-9]([-._A-Za-z0-9]*[A-Za-z0-9])?(\[[-._A-Za-z0-9]+(,[-._A-Za-z0-9]+)*\])?"
+    r"==[A-Za-z0-9][-.!+_A-Za-z0-9]*$"
+)
+HASH_PATTERN = r"^(sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128})$"
+
+
 class PluginSpec(SpecModel):
     name: Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-_a-z0-9]*[a-z0-9])?$")]
     enabled: bool = True
     config: dict[str, Any] = Field(default_factory=dict)
+    # From the package index (docs/plugins.md): installed by pip before the plugins load.
+    package: Annotated[str | None, Field(max_length=200, pattern=PACKAGE_PATTERN)] = None
+    index: SecretValue | None = None  # the index URL (it may carry a token): pip's --index-url
+    hashes: Annotated[list[Annotated[str, Field(pattern=HASH_PATTERN)]], Field(max_length=16)] = Field(
+        default_factory=list
+    )
+
+    @model_validator(mode="after")
+    def _package_options(self) -> "PluginSpec":
+        if self.package is None and (self.index is not None or self.hashes):
+            raise ValueError("index and hashes apply only to a plugin with a package")
+        return self
+
+    @property
+    def requirement(self) -> str | None:
+        """The package as a pip requirements line, hashes included; None for other plugins."""
+        if self.package is None:
+            return None
+        return " ".join([self.package, *(f"--hash={h}" for h in self.hashes)])
+
+
+# An MCP server's name prefixes its tools' names when they clash (`<server>_<tool>`, at most 64 characters).
+MCP_SERVER_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+HEADER_NAME_PATTERN = r"^[A-Za-z0-9][-A-Za-z0-9_.]*$"
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# Headers the streamable HTTP transport sets itself: a manifest cannot override them.
+MCP_RESERVED_HEADERS = frozenset(
+    {"accept", "content-type", "content-length", "host", "mcp-session-id", "mcp-protocol-version"}
+)
+
+
+class McpServer(SpecModel):
+    """An MCP server whose tools join the tool loop: `url` (streamable HTTP) or `command` (stdio)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=32, pattern=MCP_SERVER_NAME_PATTERN)]
+    url: Annotated[str | None, Field(min_length=1, max_length=2048, pattern=r"^https?://")] = None
+    # Header and environment values come from Secrets, like every other credential. Their names are
+    # checked in `_check`: a key pattern would become `patternProperties`, which a CRD cannot hold.
+    headers: Annotated[dict[Annotated[str, Field(max_length=128)], SecretValue], Field(max_length=32)] = (
+        Field(default_factory=dict)
+    )
+    command: Annotated[str | None, Field(min_length=1, max_length=1024)] = None
+    args: Annotated[list[Annotated[str, Field(max_length=4096)]], Field(max_length=64)] = Field(
+        default_factory=list
+    )
+    env: Annotated[dict[Annotated[str, Field(max_length=128)], SecretValue], Field(max_length=32)] = Field(
+        default_factory=dict
+    )
+    # Absent: every tool the server lists; otherwise only these (the server's own names).
+    allow_tools: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=128)]] | None, Field(min_length=1, max_length=256)
+    ] = None
+    timeout: Duration = "30s"  # connecting, listing tools, and each tool call
+
+    @property
+    def timeout_seconds(self) -> float:
+        return parse_duration(self.timeout)
+
+    @model_validator(mode="after")
+    def _check(self) -> "McpServer":
+        if (self.url is None) == (self.command is None):
+            raise ValueError("an MCP server has exactly one of url (streamable HTTP) or command (stdio)")
+        if self.url is not None and (self.args or self.env):
+            raise ValueError("args and env apply to a command (stdio), not to url")
+        if self.command is not None and self.headers:
+            raise ValueError("headers apply to url (streamable HTTP), not to a command")
+        bad = [h for h in self.headers if not re.fullmatch(HEADER_NAME_PATTERN, h)]
+        bad += [e for e in self.env if not re.fullmatch(ENV_NAME_PATTERN, e)]
+        if bad:
+            raise ValueError(f"not a header or environment variable name: {', '.join(map(repr, bad))}")
+        reserved = sorted(h for h in self.headers if h.lower() in MCP_RESERVED_HEADERS)
+        if reserved:
+            raise ValueError(f"headers the transport sets itself cannot be configured: {', '.join(reserved)}")
+        return self
 
 
 class Session(SpecModel):
@@ -176,6 +259,46 @@ class Speech(SpecModel):
 
     reply_with_voice: bool = False
     voice: Annotated[str, Field(min_length=1, max_length=64)] = "alloy"
+
+
+DEFAULT_BUDGET_REPLY = "You have reached today's usage limit. Please try again tomorrow."
+
+
+class UserDailyBudget(SpecModel):
+    """What one user (per platform) may spend in a UTC day; absent fields are unlimited."""
+
+    tokens: Annotated[int | None, Field(ge=1)] = None
+    usd: Annotated[float | None, Field(gt=0)] = None
+
+
+class BotDailyBudget(SpecModel):
+    """What the whole bot may spend in a UTC day, every user and replica together."""
+
+    usd: Annotated[float | None, Field(gt=0)] = None
+
+
+class Budget(SpecModel):
+    """Daily spending limits in UTC days; over one, the user gets `reply` and no provider is called.
+
+    Each model call reserves its worst case before it runs and settles to its real cost after
+    (docs/budgets.md).
+    """
+
+    per_user_daily: UserDailyBudget | None = None
+    per_bot_daily: BotDailyBudget | None = None
+    reply: Annotated[str, Field(min_length=1, max_length=2000)] = DEFAULT_BUDGET_REPLY
+
+    @property
+    def limits_anything(self) -> bool:
+        user, bot = self.per_user_daily, self.per_bot_daily
+        return bool((user and (user.tokens or user.usd)) or (bot and bot.usd))
+
+    @property
+    def counts_usd(self) -> bool:
+        return bool(
+            (self.per_user_daily and self.per_user_daily.usd)
+            or (self.per_bot_daily and self.per_bot_daily.usd)
+        )
 
 
 class Scaling(SpecModel):
@@ -230,17 +353,61 @@ class Analysis(SpecModel):
     max_p99_seconds: Annotated[float, Field(gt=0)] = 10.0
     interval: Duration = "1m"
     failure_limit: Annotated[int, Field(ge=1, le=100)] = 1
-    min_sample_size: Annotated[int, Field(ge=0)] = 20
+    # Messages each track needs in a window for a verdict (default 50); `minSampleSize` is its older
+    # name, still read. Fewer is inconclusive: it holds the step, never promotes.
+    min_samples: Annotated[int | None, Field(ge=0)] = None
+    min_sample_size: Annotated[int | None, Field(ge=0)] = None
     prometheus_url: Annotated[str | None, Field(alias="prometheusURL")] = None
     # Optional limits relative to the stable track in the same window (off unless set).
     max_error_rate_over_stable: Annotated[float | None, Field(ge=0, le=1)] = None
     max_p99_ratio_to_stable: Annotated[float | None, Field(gt=0)] = None
+    # Fallback rate: failed model calls (followed by a retry, the next route or an error) per message.
+    max_fallback_rate: Annotated[float | None, Field(ge=0)] = None
+    max_fallback_rate_over_stable: Annotated[float | None, Field(ge=0)] = None
+    # Cost per message, in the routes' pricing currency (off unless set; needs `pricing` on the routes).
+    max_cost_per_message: Annotated[float | None, Field(ge=0)] = None
+    max_cost_ratio_to_stable: Annotated[float | None, Field(gt=0)] = None
+
+    @property
+    def samples_needed(self) -> int:
+        """`minSamples`, else its older name `minSampleSize`, else 50."""
+        for value in (self.min_samples, self.min_sample_size):
+            if value is not None:
+                return value
+        return DEFAULT_MIN_SAMPLES
+
+    @model_validator(mode="after")
+    def _one_sample_size(self) -> "Analysis":
+        if None not in (self.min_samples, self.min_sample_size) and self.min_samples != self.min_sample_size:
+            raise ValueError("minSampleSize is the older name of minSamples: set one of them")
+        return self
+
+
+DEFAULT_MIN_SAMPLES = 50
+CANARY_CHANGES = ("version", "persona", "models", "plugins")
 
 
 class Canary(SpecModel):
-    version: Annotated[str, Field(min_length=1, max_length=128)]
+    """A gray release of what it changes: the runtime `version` and/or the config fields `persona`,
+    `models` and `plugins`, laid over the stable spec for the canary track (at least one of them)."""
+
+    version: Annotated[str | None, Field(min_length=1, max_length=128)] = None
+    persona: Persona | None = None
+    models: Models | None = None
+    plugins: Annotated[list[PluginSpec] | None, Field(max_length=64)] = None
     steps: Annotated[list[CanaryStep], Field(min_length=1, max_length=64)]
     analysis: Analysis = Analysis()
+
+    @property
+    def changes(self) -> tuple[str, ...]:
+        """The fields this canary sets, in `CANARY_CHANGES` order."""
+        return tuple(name for name in CANARY_CHANGES if getattr(self, name) is not None)
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> "Canary":
+        if not self.changes:
+            raise ValueError(f"a canary changes at least one of {', '.join(CANARY_CHANGES)}")
+        return self
 
 
 class ChatBotSpec(SpecModel):
@@ -249,6 +416,7 @@ class ChatBotSpec(SpecModel):
     persona: Persona = Persona()
     models: Models
     plugins: Annotated[list[PluginSpec], Field(max_length=64)] = Field(default_factory=list)
+    mcp_servers: Annotated[list[McpServer], Field(max_length=16)] = Field(default_factory=list)
     session: Session = Session()
     rate_limit: RateLimit = RateLimit()
     media: Media = Media()
@@ -260,11 +428,48 @@ class ChatBotSpec(SpecModel):
     redis: Redis | None = None
     api: Api = Api()
     canary: Canary | None = None
+    budget: Budget | None = None
+
+    @field_validator("mcp_servers")
+    @classmethod
+    def _unique_mcp_names(cls, servers: list[McpServer]) -> list[McpServer]:
+        names = [s.name for s in servers]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"MCP server names must be unique: {', '.join(dupes)}")
+        return servers
+
+    @field_validator("plugins")
+    @classmethod
+    def _one_pip_run(cls, plugins: list[PluginSpec]) -> list[PluginSpec]:
+        """Every package is installed by one pip run, which takes one index and checks hashes for all
+        requirements or for none."""
+        packaged = [p for p in plugins if p.package is not None]
+        indexes = {p.index for p in packaged if p.index is not None}
+        if len(indexes) > 1:
+            raise ValueError("plugin packages install in one pip run: give them all the same index")
+        if len({bool(p.hashes) for p in packaged}) > 1:
+            raise ValueError("plugin packages install in one pip run: give hashes for every package or none")
+        return plugins
 
     @model_validator(mode="after")
     def _canary_differs(self) -> "ChatBotSpec":
         if self.canary is not None and self.canary.version == self.version:
             raise ValueError("canary.version must differ from version")
+        return self
+
+    @model_validator(mode="after")
+    def _budget_priced(self) -> "ChatBotSpec":
+        """A USD budget over a route without pricing would never trip: refuse it up front."""
+        if self.budget is None or not self.budget.counts_usd:
+            return self
+        unpriced = [r.name for r in self.models.routes if r.pricing is None and not _speech_only(r)]
+        if unpriced:
+            raise PydanticCustomError(
+                "budget_unpriced",
+                "budget.usd needs pricing on every chat route (zeros for a free one): {routes}",
+                {"routes": ", ".join(unpriced)},
+            )
         return self
 
 
@@ -382,6 +587,11 @@ class PlatformBinding(BaseModel):
     @property
     def name(self) -> str:
         return self.metadata.name
+
+
+def _speech_only(route: ModelRoute) -> bool:
+    """A route tagged `stt` or `tts` serves only speech, never chat (llm/router.py)."""
+    return bool({"stt", "tts"} & set(route.capabilities))
 
 
 def _check_bot_name(name: str) -> None:

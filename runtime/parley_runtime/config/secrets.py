@@ -52,6 +52,12 @@ def secret_refs(bot: ChatBot) -> list[tuple[str, SecretValue]]:
         refs.append(("spec.redis.url", bot.spec.redis.url))
     if bot.spec.api.token is not None:
         refs.append(("spec.api.token", bot.spec.api.token))
+    for i, plugin in enumerate(bot.spec.plugins):
+        if plugin.index is not None:
+            refs.append((f"spec.plugins[{i}].index", plugin.index))
+    for i, server in enumerate(bot.spec.mcp_servers):
+        refs += [(f"spec.mcpServers[{i}].headers.{name}", ref) for name, ref in server.headers.items()]
+        refs += [(f"spec.mcpServers[{i}].env.{name}", ref) for name, ref in server.env.items()]
     return refs
 
 

@@ -17,6 +17,9 @@ class RuntimeSettings(BaseSettings):
     secrets_dir: Path = Path(DEFAULT_SECRETS_DIR)
     data_dir: Path = Path("./parley-data")
     plugins_dir: Path | None = None
+    # Plugin packages installed beforehand (the operator's init container); unset, `serve` and
+    # `engine` install `spec.plugins[].package` into `.parley-plugins/` beside the manifest.
+    plugin_packages_dir: Path | None = None
     host: str = "0.0.0.0"
     port: int = 8080
     role: Literal["serve", "gateway", "engine"] = "serve"
@@ -34,7 +37,7 @@ class RuntimeSettings(BaseSettings):
     # addresses, never loopback, private, link-local or metadata ones (SSRF); true for tests and labs.
     media_private_urls: bool = False
     # Chat and webhook requests one process serves at once; past it they get 503 with Retry-After
-    # instead of queueing without bound (SPEC §15 "Overload"). Far above what a healthy process sees.
+    # instead of queueing without bound (docs/reliability.md). Far above what a healthy process sees.
     max_in_flight: Annotated[int, Field(ge=1, le=1_000_000)] = 1024
     # Cluster roles. The visibility timeout is how long an unacknowledged message waits before another
     # engine re-claims it (a crashed engine's in-flight work); tests shorten it to about a second.

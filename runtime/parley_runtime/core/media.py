@@ -13,8 +13,17 @@ __all__ = [
     "decode_data_url",
     "guess_mime",
     "human_size",
+    "sniff_image",
     "split_data_url",
 ]
+
+# The first bytes of the image types every vision model takes (WebP is checked apart: RIFF….WEBP).
+_IMAGE_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
 
 
 def data_url(data: bytes, mime_type: str) -> str:
@@ -47,6 +56,16 @@ def guess_mime(url: str) -> str:
     """The image type a URL's extension suggests (JPEG when it says nothing)."""
     mime, _ = mimetypes.guess_type(url.split("?", 1)[0])
     return mime if mime and mime.startswith("image/") else "image/jpeg"
+
+
+def sniff_image(data: bytes) -> str | None:
+    """The type of a PNG, JPEG, GIF or WebP image from its first bytes; None for anything else."""
+    for signature, mime in _IMAGE_SIGNATURES:
+        if data.startswith(signature):
+            return mime
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
 
 
 def human_size(size: int) -> str:

@@ -65,6 +65,33 @@ class RateLimiter(Protocol):
     async def allow(self, key: str, limit_per_minute: int) -> bool: ...
 
 
+class Charge(NamedTuple):
+    """What one model call draws on one daily counter: whole units (tokens, or nano-dollars)."""
+
+    key: str
+    limit: int
+    amount: int
+
+
+class BudgetStore(Protocol):
+    """Daily spending counters shared by every replica: a call holds its upper bound before it runs
+    and settles to what it really cost after (docs/budgets.md). Days are UTC dates (`2025-01-31`)."""
+
+    async def reserve(
+        self, day: str, hold: str, charges: Sequence[Charge], hold_seconds: float
+    ) -> str | None:
+        """In one atomic step: hold every charge under the id `hold` when each fits (spent + held +
+        amount <= limit) and return None; else hold nothing and return the key that did not fit.
+        A hold not settled within `hold_seconds` (its replica died) is given back."""
+        ...
+
+    async def settle(self, day: str, hold: str, spent: Sequence[tuple[str, int]]) -> None:
+        """Drop the hold and add what each key really spent (all zeros: a release)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
 class PluginOutput(BaseModel):
     """What a plugin's command, matcher or tool answered when it is more than text: the text plus
     images as attachments holding `data:` URLs (plain answers stay a `str`)."""

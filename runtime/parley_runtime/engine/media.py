@@ -1,4 +1,5 @@
-"""What a message's pictures, voice notes and files become before the model sees them (SPEC §12).
+"""What a message's pictures, voice notes and files become before the model sees them
+(docs/conversations.md).
 
 Gather, decide, act for one message's attachments:
 - refuse first what no route can take (an image without a `vision` route, a voice note without a
@@ -40,7 +41,8 @@ __all__ = [
 
 log = logging.getLogger("parley.media")
 
-MAX_ATTACHMENTS = 9  # per message (the chat API takes 8 pictures and a voice note); the rest are logged and left out
+# Per message: the chat API takes 8 pictures and a voice note; any more are logged and left out.
+MAX_ATTACHMENTS = 9
 
 IMAGES_UNSUPPORTED = "I can't look at images here: no model for images is configured."
 VOICE_UNSUPPORTED = "I can't listen to voice messages here: no model for speech is configured."
@@ -48,14 +50,6 @@ VOICE_FAILED = "Sorry, I could not make out that voice message. Please try again
 
 Download = Callable[[Attachment, str, int], Awaitable[bytes]]
 """Fetches an http(s) URL within a size (`platforms.common.media.download` with the shared client)."""
-
-# The first bytes of the image types every vision model takes: platforms often say octet-stream.
-_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,13 +74,9 @@ class _NotHeard(Exception):
 
 
 def image_mime(data: bytes, declared: str) -> str:
-    """The image's type from its first bytes, else the declared one when it names an image, else JPEG."""
-    for signature, mime in _SIGNATURES:
-        if data.startswith(signature):
-            return mime
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return declared if declared.startswith("image/") else "image/jpeg"
+    """The image's type from its first bytes (platforms often say octet-stream), else the declared one
+    when it names an image, else JPEG."""
+    return media.sniff_image(data) or (declared if declared.startswith("image/") else "image/jpeg")
 
 
 def file_line(attachment: Attachment) -> str:

@@ -2,7 +2,8 @@
 
 rate limit → plugins → media (`engine.media`: only for a message with attachments) → session →
 model with tools → reply, with the images tools returned and, for a voice note when the bot says so,
-the answer read aloud.
+the answer read aloud. A caller that keeps the conversation itself (the OpenAI-compatible API) passes
+`Given`: its turns stand in for the session's, and nothing is stored.
 """
 
 import functools
@@ -11,9 +12,10 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from parley_runtime.budget.guard import BudgetGuard, OverBudget
 from parley_runtime.config.models import ChatBotSpec
 from parley_runtime.core import media as core_media
-from parley_runtime.core.chat import ChatMessage, ChatRequest, ToolCall
+from parley_runtime.core.chat import ChatMessage, ChatRequest, ToolCall, Usage
 from parley_runtime.core.messages import Attachment, InboundMessage
 from parley_runtime.core.protocols import (
     FetchMedia,
@@ -31,8 +33,9 @@ from parley_runtime.platforms.common import markdown
 log = logging.getLogger("parley.pipeline")
 
 # ok: the model answered; plugin: a command or matcher did; media_refused: an attachment over the bot's
-# limit; unsupported: no route for what the message needs (images, voice); error: anything failed.
-ReplyOutcome = Literal["ok", "plugin", "rate_limited", "error", "media_refused", "unsupported"]
+# limit; unsupported: no route for what the message needs (images, voice); budget: the next model call
+# would go over a daily budget (docs/budgets.md); error: anything failed.
+ReplyOutcome = Literal["ok", "plugin", "rate_limited", "error", "media_refused", "unsupported", "budget"]
 
 RATE_LIMITED_TEXT = "You are sending messages too fast. Please wait a moment and try again."
 FAILURE_TEXT = "Sorry, I could not answer that right now. Please try again later."
@@ -45,6 +48,19 @@ class Reply:
     model: str
     outcome: ReplyOutcome
     attachments: tuple[Attachment, ...] = ()  # images from plugins and tools, the answer as voice
+    usage: Usage | None = None  # the model's tokens over every round (None: no model was asked)
+    finish_reason: str | None = None  # the provider's own word for why the answer ended
+
+
+@dataclass(frozen=True, slots=True)
+class Given:
+    """What a caller that keeps the conversation itself (the OpenAI-compatible API) passes with a
+    message: the turns before it, taken instead of the session's and never stored (None: the session's,
+    and this turn is kept), and its sampling settings for the model."""
+
+    history: tuple[ChatMessage, ...] | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -100,9 +116,11 @@ class Pipeline:
         metrics: Metrics,
         clock: Callable[[], float],
         fetch: FetchMedia | None = None,
+        budget: BudgetGuard | None = None,
     ) -> None:
         self.spec = spec
         self.model = model
+        self.budget = budget  # None without spec.budget: the router is called directly
         self.sessions = sessions
         self.limiter = limiter
         self.plugins = plugins
@@ -119,10 +137,10 @@ class Pipeline:
         self._counted = functools.cache(metrics.messages.labels)
         self._timed = functools.cache(metrics.message_seconds.labels)
 
-    async def handle(self, message: InboundMessage) -> Reply:
+    async def handle(self, message: InboundMessage, given: Given | None = None) -> Reply:
         """The reply for `message`; never raises for model or plugin failures."""
         key = session_key(message)
-        asked = await self._prepare(message, key)
+        asked = await self._prepare(message, key, given)
         if isinstance(asked, Reply):
             return self._finish(message, asked)
         inputs = None
@@ -130,15 +148,28 @@ class Pipeline:
             inputs = asked.inputs
             asked = asked.request
         calls = _ToolCalls(self.plugins, message)
+        model = self.model if self.budget is None else self.budget.model_for(self.model, message)
         try:
-            response = await tools.run_with_tools(self.model, asked, calls)
+            response = await tools.run_with_tools(model, asked, calls)
+        except OverBudget as over:
+            return self._finish(message, Reply(over.reply, "", "budget"))
         except Exception as exc:  # every provider failed: the user gets an apology, not an error page
             return self._failed(message, exc, "")
-        return await self._answered(message, key, response.text, response.model, inputs, calls.attachments)
+        return await self._answered(
+            message,
+            key,
+            response.text,
+            response.model,
+            inputs,
+            calls.attachments,
+            given=given,
+            usage=response.usage,
+            finish_reason=response.finish_reason,
+        )
 
-    async def stream(self, message: InboundMessage) -> AsyncIterator[StreamEvent]:
+    async def stream(self, message: InboundMessage, given: Given | None = None) -> AsyncIterator[StreamEvent]:
         key = session_key(message)
-        asked = await self._prepare(message, key)
+        asked = await self._prepare(message, key, given)
         if isinstance(asked, Reply):
             yield StreamEvent(done=True, reply=self._finish(message, asked))
             return
@@ -149,21 +180,42 @@ class Pipeline:
         calls = _ToolCalls(self.plugins, message)
         parts: list[str] = []
         model_name = ""
+        usage: Usage | None = None  # summed over the rounds of the tool loop, each ending with its own
+        finish_reason: str | None = None
+        model = self.model if self.budget is None else self.budget.model_for(self.model, message)
         try:
-            async for chunk in tools.stream_with_tools(self.model, asked, calls):
+            async for chunk in tools.stream_with_tools(model, asked, calls):
                 model_name = chunk.model or model_name
                 if chunk.delta:
                     parts.append(chunk.delta)
                     yield StreamEvent(delta=chunk.delta)
+                if chunk.usage is not None:  # the last chunk of each round
+                    usage = chunk.usage if usage is None else usage + chunk.usage
+                    finish_reason = chunk.finish_reason or finish_reason
+        except OverBudget as over:
+            yield StreamEvent(done=True, reply=self._finish(message, Reply(over.reply, "", "budget")))
+            return
         except Exception as exc:  # every provider failed: the user gets an apology, not an error page
             yield StreamEvent(done=True, reply=self._failed(message, exc, model_name))
             return
-        answer = await self._answered(message, key, "".join(parts), model_name, inputs, calls.attachments)
+        answer = await self._answered(
+            message,
+            key,
+            "".join(parts),
+            model_name,
+            inputs,
+            calls.attachments,
+            given=given,
+            usage=usage,
+            finish_reason=finish_reason,
+        )
         yield StreamEvent(done=True, reply=answer)
 
-    async def _prepare(self, message: InboundMessage, key: SessionKey) -> Reply | ChatRequest | _WithMedia:
+    async def _prepare(
+        self, message: InboundMessage, key: SessionKey, given: Given | None
+    ) -> Reply | ChatRequest | _WithMedia:
         """The request for the model, or the reply when a rate limit, a plugin or the message's media
-        answers first."""
+        answers first. The history is the session's unless the caller gave its own."""
         limits = self.spec.rate_limit
         user_key = f"u:{message.bot}:{message.platform}:{message.user_id}"
         if not await self.limiter.allow(user_key, limits.per_user_per_minute):
@@ -183,14 +235,16 @@ class Pipeline:
             resolved = await self.media.resolve(message)
             if isinstance(resolved, media.Refusal):
                 return Reply(resolved.text, "", resolved.outcome)
-            history = await self.sessions.load(key)
-            request = await self.plugins.before_llm(message, self._request(history, resolved.turn))
+            history = (
+                await self.sessions.load(key) if given is None or given.history is None else given.history
+            )
+            request = await self.plugins.before_llm(message, self._request(history, resolved.turn, given))
             return _WithMedia(request, resolved)
-        history = await self.sessions.load(key)
+        history = await self.sessions.load(key) if given is None or given.history is None else given.history
         user = ChatMessage(role="user", content=message.text, images=())
-        return await self.plugins.before_llm(message, self._request(history, user))
+        return await self.plugins.before_llm(message, self._request(history, user, given))
 
-    def _request(self, history: Sequence[ChatMessage], user: ChatMessage) -> ChatRequest:
+    def _request(self, history: Sequence[ChatMessage], user: ChatMessage, given: Given | None) -> ChatRequest:
         persona = self.spec.persona
         system = persona.system_prompt
         if persona.language:
@@ -199,7 +253,14 @@ class Pipeline:
         messages += history
         messages.append(user)
         offered = tuple(self.plugins.tool_specs()) if self.offer_tools else ()
-        return ChatRequest(messages=tuple(messages), tools=offered)
+        if given is None:
+            return ChatRequest(messages=tuple(messages), tools=offered)
+        return ChatRequest(
+            messages=tuple(messages),
+            tools=offered,
+            temperature=given.temperature,
+            max_tokens=given.max_tokens,
+        )
 
     async def _answered(
         self,
@@ -209,23 +270,29 @@ class Pipeline:
         model: str,
         inputs: media.Inputs | None,
         attachments: tuple[Attachment, ...],
+        *,
+        given: Given | None,
+        usage: Usage | None,
+        finish_reason: str | None,
     ) -> Reply:
         """The model's answer after `after_reply`, kept in the session as this turn (media as markers,
-        see `engine.media`), with the tools' images and, for a voice note, its spoken form."""
+        see `engine.media`) unless the caller keeps the history, with the tools' images and, for a
+        voice note, its spoken form."""
         text = await self.plugins.after_reply(message, text)
-        session = self.spec.session
-        user = inputs.remembered if inputs is not None else ChatMessage(role="user", content=message.text)
-        turn = [user, ChatMessage(role="assistant", content=text)]
-        await self.sessions.append(
-            key,
-            turn,
-            max_turns=session.max_turns,
-            max_tokens=session.max_tokens,
-            ttl_seconds=session.ttl_seconds,
-        )
+        if given is None or given.history is None:
+            session = self.spec.session
+            user = inputs.remembered if inputs is not None else ChatMessage(role="user", content=message.text)
+            turn = [user, ChatMessage(role="assistant", content=text)]
+            await self.sessions.append(
+                key,
+                turn,
+                max_turns=session.max_turns,
+                max_tokens=session.max_tokens,
+                ttl_seconds=session.ttl_seconds,
+            )
         if inputs is not None and inputs.voice and self.speaks:
             attachments += await self._spoken(message, text)
-        return self._finish(message, Reply(text, model, "ok", attachments))
+        return self._finish(message, Reply(text, model, "ok", attachments, usage, finish_reason))
 
     async def _spoken(self, message: InboundMessage, text: str) -> tuple[Attachment, ...]:
         """The answer read aloud by a `tts` route, or nothing (the text is sent either way)."""

@@ -1,4 +1,4 @@
-"""Whether a message gets an answer, by its binding's `spec.group` (SPEC §12): a pure decision.
+"""Whether a message gets an answer, by its binding's `spec.group`: a pure decision (docs/conversations.md).
 
 The gateway applies it before the track pick and the enqueue, so a message the bot must not answer
 never reaches the rate limit, the plugins or the model. The checks, in order:

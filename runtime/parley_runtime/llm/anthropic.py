@@ -73,9 +73,10 @@ def build_payload(request: ChatRequest, route: ModelRoute, *, stream: bool) -> d
             turns[-1]["content"].extend(blocks)
         else:
             turns.append({"role": role, "content": blocks})
+    max_tokens, temperature = provider_base.sampling(request, route)
     payload: dict[str, Any] = {
         "model": route.model,
-        "max_tokens": request.max_tokens or route.max_tokens or DEFAULT_MAX_TOKENS,
+        "max_tokens": max_tokens or DEFAULT_MAX_TOKENS,
         "messages": turns,
     }
     if system:
@@ -85,7 +86,6 @@ def build_payload(request: ChatRequest, route: ModelRoute, *, stream: bool) -> d
             {"name": t.name, "description": t.description, "input_schema": t.parameters}
             for t in request.tools
         ]
-    temperature = request.temperature if request.temperature is not None else route.temperature
     if temperature is not None:
         payload["temperature"] = temperature
     if stream:
@@ -94,12 +94,7 @@ def build_payload(request: ChatRequest, route: ModelRoute, *, stream: bool) -> d
 
 
 def _usage(data: Any) -> Usage:
-    if not isinstance(data, dict):
-        return Usage()
-    return Usage(
-        prompt_tokens=int(data.get("input_tokens") or 0),
-        completion_tokens=int(data.get("output_tokens") or 0),
-    )
+    return provider_base.usage(data, "input_tokens", "output_tokens") or Usage()
 
 
 def parse_message(body: Any, *, route: str, model: str) -> ChatResponse:

@@ -84,10 +84,9 @@ def build_payload(request: ChatRequest, route: ModelRoute) -> dict[str, Any]:
             }
         ]
     config: dict[str, Any] = {}
-    max_tokens = request.max_tokens or route.max_tokens
+    max_tokens, temperature = provider_base.sampling(request, route)
     if max_tokens is not None:
         config["maxOutputTokens"] = max_tokens
-    temperature = request.temperature if request.temperature is not None else route.temperature
     if temperature is not None:
         config["temperature"] = temperature
     if config:
@@ -96,12 +95,7 @@ def build_payload(request: ChatRequest, route: ModelRoute) -> dict[str, Any]:
 
 
 def _usage(data: Any) -> Usage | None:
-    if not isinstance(data, dict):
-        return None
-    return Usage(
-        prompt_tokens=int(data.get("promptTokenCount") or 0),
-        completion_tokens=int(data.get("candidatesTokenCount") or 0),
-    )
+    return provider_base.usage(data, "promptTokenCount", "candidatesTokenCount")
 
 
 def _split_parts(parts: Any, first_index: int) -> tuple[str, list[ToolCall]]:

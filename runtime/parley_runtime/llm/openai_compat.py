@@ -91,10 +91,9 @@ def build_payload(request: ChatRequest, route: ModelRoute, *, stream: bool) -> d
             }
             for t in request.tools
         ]
-    max_tokens = request.max_tokens or route.max_tokens
+    max_tokens, temperature = provider_base.sampling(request, route)
     if max_tokens is not None:
         payload["max_tokens"] = max_tokens
-    temperature = request.temperature if request.temperature is not None else route.temperature
     if temperature is not None:
         payload["temperature"] = temperature
     if stream:
@@ -104,12 +103,7 @@ def build_payload(request: ChatRequest, route: ModelRoute, *, stream: bool) -> d
 
 
 def _usage(data: Any) -> Usage | None:
-    if not isinstance(data, dict):
-        return None
-    return Usage(
-        prompt_tokens=int(data.get("prompt_tokens") or 0),
-        completion_tokens=int(data.get("completion_tokens") or 0),
-    )
+    return provider_base.usage(data, "prompt_tokens", "completion_tokens")
 
 
 def parse_completion(body: Any, *, route: str, model: str) -> ChatResponse:

@@ -3,21 +3,22 @@ answer, the Server-Sent Events loop of a stream, and the two non-JSON calls of s
 upload, a binary answer); plus the protocols of the providers that also speak (`Transcriber`,
 `Synthesizer`), which the router looks for on routes tagged `stt` and `tts`.
 
-Providers must not import each other, so what they have in common lives here; each keeps its own wire
-format (payload, parsing, stream assembler), URL and the few stream rules that differ (an end marker, an
-`error` member, a last event type).
+Providers must not import each other, so what they have in common lives here (with the two rules of
+their wire formats that agree: route defaults fill what a request leaves open, and token counts are two
+integers of a usage object); each keeps its own wire format (payload, parsing, stream assembler), URL and
+the few stream rules that differ (an end marker, an `error` member, a last event type).
 """
 
 from collections.abc import AsyncGenerator, Mapping
-from typing import Any, Protocol, TypedDict, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
-import orjson
 
-from parley_runtime.core.chat import StreamChunk
+from parley_runtime.config.models import ModelRoute
+from parley_runtime.core.chat import ChatRequest, StreamChunk, Usage
 from parley_runtime.llm import errors, transport
 
-__all__ = ["Assembler", "RouteClient", "Synthesizer", "Transcriber"]
+__all__ = ["Assembler", "RouteClient", "Synthesizer", "Transcriber", "sampling", "usage"]
 
 
 @runtime_checkable
@@ -42,10 +43,19 @@ class Assembler(Protocol):
     def finish(self) -> StreamChunk: ...
 
 
-class _CallOptions(TypedDict):
-    headers: Mapping[str, str]
-    timeouts: httpx.Timeout
-    secret: str | None
+def sampling(request: ChatRequest, route: ModelRoute) -> tuple[int | None, float | None]:
+    """(max_tokens, temperature) of one call: the request's, else the route's defaults (None: unset)."""
+    max_tokens = request.max_tokens or route.max_tokens
+    temperature = request.temperature if request.temperature is not None else route.temperature
+    return max_tokens, temperature
+
+
+def usage(data: Any, prompt: str, completion: str) -> Usage | None:
+    """The token counts of a provider's usage object, named by its `prompt` and `completion` members;
+    None when there is no such object."""
+    if not isinstance(data, dict):
+        return None
+    return Usage(prompt_tokens=int(data.get(prompt) or 0), completion_tokens=int(data.get(completion) or 0))
 
 
 class RouteClient:
@@ -61,47 +71,27 @@ class RouteClient:
         secret: str | None,
     ) -> None:
         self.route = route
-        self._http = http
-        self._options = _CallOptions(headers=headers, timeouts=httpx.Timeout(timeout_seconds), secret=secret)
+        self._via = transport.RouteHttp(
+            route, http, headers=headers, timeouts=httpx.Timeout(timeout_seconds), secret=secret
+        )
 
     def __repr__(self) -> str:
         return f"RouteClient(route={self.route!r})"
 
     async def post(self, url: str, payload: Mapping[str, Any]) -> Any:
         """The decoded JSON answer of a non-streaming call."""
-        return await transport.post_json(self.route, self._http, url, payload, **self._options)
+        return await transport.post_json(self._via, url, payload)
 
     async def post_file(self, url: str, fields: Mapping[str, str], file: tuple[str, bytes, str]) -> Any:
         """The decoded JSON answer of a `multipart/form-data` POST of `fields` plus `file` (name, bytes,
         type) as the part named `file`; failures map to our errors as for `post`."""
-        options = self._options
-        request = self._http.build_request(
-            "POST",
-            url,
-            headers=options["headers"],
-            data=dict(fields),
-            files={"file": file},
-            timeout=options["timeouts"],
-        )
-        try:
-            response = await self._http.send(request)
-        except httpx.HTTPError as exc:
-            timed_out = isinstance(exc, httpx.TimeoutException)
-            raise (errors.ProviderTimeout if timed_out else errors.RetryableError)(
-                self.route, f"{'timed out' if timed_out else 'connection error'} ({type(exc).__name__})"
-            ) from None
-        if response.status_code >= 300:
-            raise transport.error_for_response(self.route, response, response.content, options["secret"])
-        try:
-            return orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            raise errors.FatalError(self.route, "response is not JSON") from None
+        return await transport.post_multipart(self._via, url, fields, {"file": file})
 
     async def post_for_bytes(
         self, url: str, payload: Mapping[str, Any], *, max_bytes: int
     ) -> tuple[bytes, str]:
         """(body, content type) answering a JSON POST with binary content, at most `max_bytes` of it."""
-        async with transport.open_stream(self.route, self._http, url, payload, **self._options) as response:
+        async with transport.open_stream(self._via, url, payload) as response:
             body = bytearray()
             async for chunk in response.aiter_bytes():
                 body += chunk
@@ -125,7 +115,7 @@ class RouteClient:
         `error_member`: an event with an `error` member is a retryable failure; `last_event_type`: the
         stream ends after the event of this `type` (Anthropic's `message_stop`).
         """
-        async with transport.open_stream(self.route, self._http, url, payload, **self._options) as response:
+        async with transport.open_stream(self._via, url, payload) as response:
             async for _, data in transport.sse_events(response):
                 if end_marker is not None and data.strip() == end_marker:
                     break

@@ -48,11 +48,18 @@ SPEECH_CAPABILITIES = frozenset({"stt", "tts"})  # a route tagged with one serve
 
 Sleep = Callable[[float], Awaitable[None]]
 T = TypeVar("T")
+M = TypeVar("M")
 _usage_of = attrgetter("usage")
 
 
 def _no_usage(_: object) -> None:
     return None
+
+
+def _served(model: M | None) -> M:
+    """A speech route's transcriber or synthesizer: `_speech_plan` holds only the routes that have one."""
+    assert model is not None
+    return model
 
 
 @dataclass(eq=False)
@@ -219,29 +226,13 @@ class Router:
 
     async def transcribe(self, audio: bytes, mime_type: str) -> str:
         """The text spoken in `audio`, from the routes tagged `stt`."""
-
-        def listen(route: RouteState) -> Awaitable[str]:
-            assert route.transcriber is not None  # the plan holds transcribing routes only
-            return route.transcriber.transcribe(audio, mime_type)
-
-        failures: list[errors.ProviderError] = []
-        text = await self._first(self._speech_plan("stt"), listen, _no_usage, failures)
-        if text is None:
-            raise self._no_speech_route("stt", failures)
-        return text
+        return await self._speech(
+            "stt", lambda route: _served(route.transcriber).transcribe(audio, mime_type)
+        )
 
     async def speak(self, text: str, voice: str) -> tuple[bytes, str]:
         """(`text` read aloud, its MIME type), from the routes tagged `tts`."""
-
-        def read(route: RouteState) -> Awaitable[tuple[bytes, str]]:
-            assert route.synthesizer is not None  # the plan holds synthesizing routes only
-            return route.synthesizer.speak(text, voice)
-
-        failures: list[errors.ProviderError] = []
-        spoken = await self._first(self._speech_plan("tts"), read, _no_usage, failures)
-        if spoken is None:
-            raise self._no_speech_route("tts", failures)
-        return spoken
+        return await self._speech("tts", lambda route: _served(route.synthesizer).speak(text, voice))
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
         failures: list[errors.ProviderError] = []
@@ -321,6 +312,14 @@ class Router:
                     self._succeeded(route, usage(answer), started)
                     return answer
         return None
+
+    async def _speech(self, capability: str, call: Callable[[RouteState], Awaitable[T]]) -> T:
+        """The first answer `call` gets from the routes tagged `capability` (`stt` or `tts`)."""
+        failures: list[errors.ProviderError] = []
+        answer = await self._first(self._speech_plan(capability), call, _no_usage, failures)
+        if answer is None:
+            raise self._no_speech_route(capability, failures)
+        return answer
 
     def _plan(self, request: ChatRequest) -> list[RouteState]:
         """Chat routes able to answer `request`; with tools offered, those tagged `tools` first."""

@@ -1,4 +1,5 @@
-"""The HTTP seam every provider shares: POST JSON, open an SSE stream, map failures to our errors.
+"""The HTTP seam every provider shares: POST JSON or a multipart upload, open an SSE stream, map
+failures to our errors. Every call goes through one route's `RouteHttp`.
 
 Failures become `RetryableError`/`FatalError` with a message built from the status, the host and
 the provider's own error text, with the API key scrubbed from that text (some providers echo it).
@@ -8,6 +9,7 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,9 +19,30 @@ import orjson
 from parley_runtime.core import retry
 from parley_runtime.llm import aiohttp_transport, errors
 
-__all__ = ["error_for_response", "open_stream", "parse_event_json", "post_json", "scrub", "sse_events"]
+__all__ = [
+    "RouteHttp",
+    "error_for_response",
+    "open_stream",
+    "parse_event_json",
+    "post_json",
+    "post_multipart",
+    "scrub",
+    "sse_events",
+]
 
 _DETAIL_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class RouteHttp:
+    """How one route reaches its provider: the shared client, the headers (the only place the key
+    travels), the timeouts, and the key to scrub from error text."""
+
+    route: str
+    http: httpx.AsyncClient = field(repr=False)
+    headers: Mapping[str, str] = field(repr=False)
+    timeouts: httpx.Timeout = field(repr=False)
+    secret: str | None = field(repr=False)
 
 
 def scrub(text: str, secret: str | None) -> str:
@@ -65,10 +88,21 @@ def _error_for_status(
     return errors.FatalError(route, message, status=status)
 
 
-def _transport_error(route: str, exc: httpx.HTTPError, timeout: float) -> errors.RetryableError:
+def _transport_error(via: RouteHttp, exc: httpx.HTTPError) -> errors.RetryableError:
     if isinstance(exc, httpx.TimeoutException):
-        return errors.ProviderTimeout(route, f"timed out after {timeout:g}s ({type(exc).__name__})")
-    return errors.RetryableError(route, f"connection error ({type(exc).__name__})")
+        timeout = via.timeouts.read or 0.0
+        return errors.ProviderTimeout(via.route, f"timed out after {timeout:g}s ({type(exc).__name__})")
+    return errors.RetryableError(via.route, f"connection error ({type(exc).__name__})")
+
+
+def _json_answer(via: RouteHttp, url: str, status: int, headers: Mapping[str, str], body: bytes) -> Any:
+    """The decoded JSON of a 2xx answer; the mapped error of any other."""
+    if status >= 300:
+        raise _error_for_status(via.route, status, urlsplit(url).hostname or "", headers, body, via.secret)
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise errors.FatalError(via.route, "response is not JSON") from None
 
 
 def _request(
@@ -86,67 +120,59 @@ def _request(
     )
 
 
-async def post_json(
-    route: str,
-    http: httpx.AsyncClient,
-    url: str,
-    payload: Mapping[str, Any],
-    *,
-    headers: Mapping[str, str],
-    timeouts: httpx.Timeout,
-    secret: str | None,
-) -> Any:
+async def post_json(via: RouteHttp, url: str, payload: Mapping[str, Any]) -> Any:
     """POST `payload` and return the decoded JSON answer."""
     try:
         # `parley serve` and the engines: straight through aiohttp, the same call at a third of the CPU
-        if isinstance(http, aiohttp_transport.SharedClient):
-            status, answer_headers, body = await http.direct.post_direct(
+        if isinstance(via.http, aiohttp_transport.SharedClient):
+            status, answer_headers, body = await via.http.direct.post_direct(
                 url,
                 orjson.dumps(payload),
-                {**headers, "content-type": "application/json"},
-                aiohttp_transport.client_timeout(timeouts.connect, timeouts.read),
+                {**via.headers, "content-type": "application/json"},
+                aiohttp_transport.client_timeout(via.timeouts.connect, via.timeouts.read),
             )
         else:
-            response = await http.send(_request(url, payload, headers, timeouts))
+            response = await via.http.send(_request(url, payload, via.headers, via.timeouts))
             status, answer_headers, body = response.status_code, response.headers, response.content
     except httpx.HTTPError as exc:
-        raise _transport_error(route, exc, timeouts.read or 0.0) from None
-    if status >= 300:
-        raise _error_for_status(route, status, urlsplit(url).hostname or "", answer_headers, body, secret)
+        raise _transport_error(via, exc) from None
+    return _json_answer(via, url, status, answer_headers, body)
+
+
+async def post_multipart(
+    via: RouteHttp, url: str, fields: Mapping[str, str], files: Mapping[str, tuple[str, bytes, str]]
+) -> Any:
+    """POST `fields` and `files` (part name → (file name, bytes, type)) as `multipart/form-data` and
+    return the decoded JSON answer."""
+    request = via.http.build_request(
+        "POST", url, headers=via.headers, data=dict(fields), files=dict(files), timeout=via.timeouts
+    )
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise errors.FatalError(route, "response is not JSON") from None
+        response = await via.http.send(request)
+    except httpx.HTTPError as exc:
+        raise _transport_error(via, exc) from None
+    return _json_answer(via, url, response.status_code, response.headers, response.content)
 
 
 @contextlib.asynccontextmanager
-async def open_stream(
-    route: str,
-    http: httpx.AsyncClient,
-    url: str,
-    payload: Mapping[str, Any],
-    *,
-    headers: Mapping[str, str],
-    timeouts: httpx.Timeout,
-    secret: str | None,
-) -> AsyncIterator[httpx.Response]:
+async def open_stream(via: RouteHttp, url: str, payload: Mapping[str, Any]) -> AsyncIterator[httpx.Response]:
     """A streaming POST whose status was checked; transport failures while reading are mapped too."""
-    request = _request(url, payload, headers, timeouts)
+    request = _request(url, payload, via.headers, via.timeouts)
     try:
-        response = await http.send(request, stream=True)
+        response = await via.http.send(request, stream=True)
     except httpx.HTTPError as exc:
-        raise _transport_error(route, exc, timeouts.read or 0.0) from None
+        raise _transport_error(via, exc) from None
     try:
         if response.status_code >= 300:
             try:
                 body = await response.aread()
             except httpx.HTTPError:
                 body = b""
-            raise error_for_response(route, response, body, secret)
+            raise error_for_response(via.route, response, body, via.secret)
         try:
             yield response
         except httpx.HTTPError as exc:
-            raise _transport_error(route, exc, timeouts.read or 0.0) from None
+            raise _transport_error(via, exc) from None
     finally:
         await response.aclose()
 

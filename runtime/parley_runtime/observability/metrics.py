@@ -72,6 +72,16 @@ class Metrics:
         self.rate_limited = Counter(
             "parley_rate_limited_total", "Messages refused by the rate limiter", ["platform"], registry=r
         )
+        # Counted only when a budget is configured: the budget's settle prices each call (docs/budgets.md).
+        self.cost_usd = Counter(
+            "parley_cost_usd_total", "Model cost in USD, settled per call", ["bot", "route"], registry=r
+        )
+        self.budget_refused = Counter(
+            "parley_budget_refused_total",
+            "Model calls refused because a daily budget would be exceeded",
+            ["bot", "scope"],
+            registry=r,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,14 +12,9 @@ import httpx
 import pytest
 
 from factories import binding_doc, chatbot_doc, dump_yaml
+from fakes.ports import free_port
 
 PARLEY = [sys.executable, "-m", "parley_runtime.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_healthy(url: str, proc: subprocess.Popen[bytes], deadline: float = 30.0) -> None:

@@ -83,7 +83,9 @@ def test_hostile_manifest_is_one_line_and_exit_2(tmp_path: Path, command: str, c
 def test_examples_still_validate(tmp_path: Path) -> None:
     args = [arg for path in EXAMPLES for arg in ("-f", str(path))]
     result = run("validate", *args, tmp_path=tmp_path)
-    assert (result.returncode, result.stderr) == (0, "")
+    assert result.returncode == 0
+    # Only notes (the examples' folder plugin cannot be checked here), never a problem line.
+    assert all(line.startswith("note: ") for line in result.stderr.splitlines()), result.stderr
     assert result.stdout.startswith("ok: ")
 
 

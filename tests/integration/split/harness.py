@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,16 +20,11 @@ from typing import Any
 import httpx
 
 from factories import dump_yaml
+from fakes.ports import free_port
 from fakes.redis_server import RedisServer
 
 PARLEY = [sys.executable, "-m", "parley_runtime.cli"]
 START_SECONDS = 40.0  # two shared cores, several interpreters importing FastAPI at once
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_secrets(root: Path, values: Mapping[str, str]) -> Path:

@@ -6,10 +6,13 @@ from typing import Any
 
 import pytest
 
-from parley_operator.policies import canary
+from parley_operator import release
+from parley_operator.policies import canary, revisions
 from parley_operator.policies.analysis import Counters, Verdict
 from parley_operator.policies.canary_record import Record
+from parley_operator.release import Release
 from parley_runtime.config.models import Canary
+from unit.operator.operator_factories import make_chatbot
 
 T0 = "2026-11-21T10:00:00Z"
 STEPS = [{"setWeight": 10}, {"pause": {"duration": "10m"}}, {"setWeight": 50}, {"pause": {}}]
@@ -86,7 +89,22 @@ TABLE: dict[str, tuple[Row, Expect]] = {
     ),
     "a timed pause over but the last window inconclusive waits (never promote on no data)": (
         Row(record(analysis={"since": at(9), "verdict": "Inconclusive"}), spec(), at(11)),
-        Expect("Progressing", 1, 10, True, progressing="CanaryProgressing"),
+        Expect("Inconclusive", 1, 10, True, progressing="CanaryInconclusive", events=("Inconclusive",)),
+    ),
+    "an inconclusive phase that stays inconclusive says so once": (
+        Row(record(phase="Inconclusive", analysis={"since": at(9), "verdict": "Inconclusive"}), spec(),
+            at(12)),
+        Expect("Inconclusive", 1, 10, True, progressing="CanaryInconclusive", events=()),
+    ),
+    "an inconclusive reading at the end of the steps holds the promotion": (
+        Row(record(step=1, weight=20), spec(steps=[{"setWeight": 20}]), at(1),
+            reading=verdict("Inconclusive")),
+        Expect("Inconclusive", 1, 20, True, progressing="CanaryInconclusive"),
+    ),
+    "a passing window after an inconclusive one moves on": (
+        Row(record(phase="Inconclusive", analysis={"since": T0, "verdict": "Inconclusive"}), spec(), at(10),
+            reading=verdict("Pass")),
+        Expect("Paused", 3, 50, True),
     ),
     "a timed pause with no analysis yet waits": (
         Row(record(), spec(), at(30)),
@@ -285,7 +303,13 @@ def test_ticks_stop_once_the_release_is_over() -> None:
     assert canary.needs_ticks(body, {})
     assert canary.needs_ticks(body, {"canary": record()})
     assert not canary.needs_ticks(body, {"canary": record(phase="Promoted")})
-    assert canary.needs_ticks({"canary": {"version": "1.6.0"}}, {"canary": record(phase="Promoted")})
+    assert canary.needs_ticks(
+        {"canary": {"version": "1.6.0", "steps": STEPS}}, {"canary": record(phase="Promoted")}
+    )
+    assert canary.needs_ticks(
+        {"canary": {"persona": {"systemPrompt": "x"}, "steps": STEPS}}, {"canary": record()}
+    )
+    assert not canary.needs_ticks({"canary": {"steps": STEPS}}, {})  # changes nothing: the spec is refused
     assert not canary.needs_ticks({}, {"canary": record()})
 
 
@@ -295,3 +319,143 @@ def test_ticks_stop_once_the_release_is_over() -> None:
 )
 def test_a_status_that_does_not_parse_reads_as_no_record(broken: Any) -> None:
     assert Record.from_dict(broken) is None
+
+
+# --- config canaries: identity, promotion of the config, the hold, revisions -----------------------
+
+P1, P2 = {"systemPrompt": "v1"}, {"systemPrompt": "v2"}
+
+
+def stable_config(persona: dict[str, Any]) -> dict[str, Any]:
+    return release.config_of(make_chatbot(persona=persona).spec)
+
+
+def prompt_canary(persona: dict[str, Any] = P2, steps: list[dict[str, Any]] | None = None) -> Canary:
+    return Canary.model_validate({"persona": persona, "steps": steps or STEPS})
+
+
+def config_inputs(
+    status: dict[str, Any] | None,
+    canary_: Canary | None,
+    *,
+    persona: dict[str, Any] = P1,
+    history: revisions.History = (),
+    now: str = T0,
+    **kwargs: Any,
+) -> canary.Inputs:
+    return canary.Inputs(
+        "1.4.0",
+        canary_,
+        Record.from_dict(status),
+        now,
+        config=stable_config(persona),
+        history=history,
+        **kwargs,
+    )
+
+
+def promoted(persona: dict[str, Any] = P2, base: dict[str, Any] = P1) -> dict[str, Any]:
+    """status.canary after a prompt canary was promoted over `base`."""
+    return record(
+        version="1.4.0",
+        phase="Promoted",
+        step=2,
+        weight=0,
+        overlayHash=release.overlay_hash(prompt_canary(persona)),
+        baseConfigHash=Release("1.4.0", stable_config(base)).config_hash,
+        overlay={"persona": persona},
+    )
+
+
+def test_a_changed_overlay_starts_the_release_over_like_a_new_version() -> None:
+    first = canary.decide(config_inputs(None, prompt_canary()))
+    assert first.record is not None and first.record.version == "1.4.0"
+    assert first.record.overlay_hash == release.overlay_hash(prompt_canary())
+    assert first.render_canary and [e.reason for e in first.events] == ["CanaryStarted", "CanaryWeight"]
+    assert first.stable is not None and first.stable.config["persona"] == P1  # stable keeps its prompt
+    same = canary.decide(config_inputs(first.record.to_dict(), prompt_canary(), now=at(1)))
+    assert same.events == () and same.record == first.record
+    other = canary.decide(config_inputs(first.record.to_dict(), prompt_canary({"systemPrompt": "v3"})))
+    assert other.record is not None and other.record.overlay_hash != first.record.overlay_hash
+    assert [e.reason for e in other.events] == ["CanaryStarted", "CanaryWeight"]
+
+
+def test_a_promoted_prompt_runs_on_the_stable_track_with_its_overlay_kept() -> None:
+    walking = record(
+        version="1.4.0", step=3, weight=50, overlayHash=release.overlay_hash(prompt_canary()), phase="Paused"
+    )
+    d = canary.decide(config_inputs(walking, prompt_canary(), annotations=PROMOTE, now=at(30)))
+    assert d.record is not None and d.record.phase == "Promoted"
+    assert d.record.overlay == {"persona": P2}
+    assert d.record.base_config_hash == Release("1.4.0", stable_config(P1)).config_hash
+    assert d.stable is not None and d.stable.config["persona"] == P2 and d.stable_version == "1.4.0"
+    assert d.cause == f"canary {d.record.overlay_hash} promoted (parley.dev/promote=true)"
+    assert [e.message for e in d.events] == [f"promoted persona {d.record.overlay_hash} after 4 steps"]
+
+
+def test_the_promoted_config_holds_until_the_spec_says_anything_else() -> None:
+    held = canary.decide(config_inputs(promoted(), prompt_canary(), now=at(90)))
+    assert held.record is not None and held.record.phase == "Promoted"
+    assert held.stable is not None and held.stable.config["persona"] == P2
+    gone = canary.decide(config_inputs(promoted(), None, now=at(90)))  # canary removed, spec still v1
+    assert gone.record is not None and gone.stable is not None and gone.stable.config["persona"] == P2
+    caught_up = canary.decide(config_inputs(promoted(), None, persona=P2, now=at(90)))
+    assert caught_up.record is None and caught_up.events == ()
+    assert caught_up.stable is not None and caught_up.stable.config["persona"] == P2
+    moved_on = canary.decide(config_inputs(promoted(), None, persona={"systemPrompt": "v9"}))
+    assert moved_on.record is None and moved_on.stable is not None
+    assert moved_on.stable.config["persona"] == {"systemPrompt": "v9"}
+
+
+def test_git_caught_up_but_kept_the_canary_it_changes_nothing() -> None:
+    d = canary.decide(config_inputs(promoted(), prompt_canary(), persona=P2, now=at(90)))
+    assert (d.record, d.render_canary, d.events) == (None, False, ())
+    # ... and it needs no timer: nothing in it moves with time.
+    raw = {"canary": {"persona": P2, "steps": STEPS}}
+    assert not canary.needs_ticks(raw, {"history": revisions.to_status(history_of(P1, P2))})
+    assert canary.needs_ticks(raw, {"history": revisions.to_status(history_of(P2, P1))})
+
+
+def history_of(*prompts: dict[str, Any]) -> revisions.History:
+    h: revisions.History = ()
+    for i, persona in enumerate(prompts):
+        h = revisions.record(h, Release("1.4.0", stable_config(persona)), now=at(i))
+    return h
+
+
+def test_a_canary_back_to_an_earlier_revision_is_promoted_at_once() -> None:
+    h = history_of(P2, P1)  # v2 ran as revision 1, v1 runs now as revision 2
+    d = canary.decide(config_inputs(None, prompt_canary(P2), history=h))
+    assert d.record is not None and (d.record.phase, d.record.weight) == ("Promoted", 0)
+    assert d.record.message == "revision 1 again: promoted without steps"
+    assert not d.render_canary and d.weight == 0
+    assert d.stable is not None and d.stable.config["persona"] == P2
+    assert d.cause == "revert to revision 1"
+    assert [e.reason for e in d.events] == ["Promoted"]
+    # The next round is the promotion holding, not a restart.
+    again = canary.decide(config_inputs(d.record.to_dict(), prompt_canary(P2), history=h, now=at(1)))
+    assert again.record == d.record and again.events == ()
+
+
+def test_the_rollback_mark_ends_a_promotion_that_waits_for_git() -> None:
+    h = history_of(P1, P2)  # v2 promoted as revision 2; the spec still says v1 (revision 1)
+    mark = {"parley.dev/rollback-to": "1"}
+    d = canary.decide(config_inputs(promoted(), None, history=h, annotations=mark))
+    assert d.record is None and d.stable is not None and d.stable.config["persona"] == P1
+    assert d.cause == "rollback to revision 1" and d.remove_annotations == ("parley.dev/rollback-to",)
+    assert [e.reason for e in d.events] == ["Rollback"]
+    # A mark that does not match the spec is dropped and changes nothing.
+    wrong = canary.decide(
+        config_inputs(promoted(), None, history=h, annotations={"parley.dev/rollback-to": "2"})
+    )
+    assert wrong.record is not None and wrong.stable is not None and wrong.stable.config["persona"] == P2
+    assert wrong.remove_annotations == ("parley.dev/rollback-to",) and wrong.cause is None
+
+
+def test_records_written_before_config_canaries_still_resume() -> None:
+    legacy = record()  # no overlayHash: named by its version
+    d = canary.decide(canary.Inputs("1.4.0", spec(), Record.from_dict(legacy), at(5)))
+    assert d.events == () and d.record is not None and d.record.step == 1
+    held = record(phase="Promoted", step=4, weight=0)  # no overlay: the version alone is promoted
+    d = canary.decide(config_inputs(held, None, now=at(70)))
+    assert d.stable_version == "1.5.0" and d.stable is not None and d.stable.config["persona"] == P1

@@ -31,6 +31,10 @@ def _route(**fields: Any) -> dict[str, Any]:
     return {"name": "r", "provider": "openai-compatible", "model": "m", **fields}
 
 
+def _mcp(**fields: Any) -> dict[str, Any]:
+    return {"name": "search", "url": "https://mcp.example.com/mcp", **fields}
+
+
 def test_every_rule_in_the_crds_is_covered_below() -> None:
     rules = [
         v["rule"]
@@ -38,7 +42,7 @@ def test_every_rule_in_the_crds_is_covered_below() -> None:
         for node in _walk(_schema(kind))
         for v in node.get("x-kubernetes-validations", [])
     ]
-    assert len(rules) == 12
+    assert len(rules) == 22
 
 
 def _walk(node: dict[str, Any]) -> list[dict[str, Any]]:
@@ -57,6 +61,28 @@ BAD: dict[str, tuple[dict[str, Any], str, str]] = {
         chatbot_doc(canary={**CANARY, "version": "1.4.0"}),
         "spec.canary.version",
         "canary.version must differ from version",
+    ),
+    "a canary that changes nothing": (
+        chatbot_doc(canary={"steps": CANARY["steps"]}),
+        "spec.canary",
+        "a canary changes at least one of version, persona, models, plugins",
+    ),
+    "minSamples and its older name disagree": (
+        chatbot_doc(canary={**CANARY, "analysis": {"minSamples": 5, "minSampleSize": 7}}),
+        "spec.canary.analysis.minSampleSize",
+        "older name of minSamples",
+    ),
+    "a canary's route without apiKey": (
+        chatbot_doc(canary={"models": {"routes": [_route(provider="anthropic")]}, "steps": CANARY["steps"]}),
+        "spec.canary.models.routes[0].apiKey",
+        "need apiKey",
+    ),
+    "a canary's duplicate route names": (
+        chatbot_doc(
+            canary={"models": {"routes": [_route(name="a"), _route(name="a")]}, "steps": CANARY["steps"]}
+        ),
+        "spec.canary.models.routes",
+        "route names must be unique",
     ),
     "duplicate route names": (
         chatbot_doc(models={"routes": [_route(name="a"), _route(name="a", priority=1)]}),
@@ -112,6 +138,31 @@ BAD: dict[str, tuple[dict[str, Any], str, str]] = {
         chatbot_doc(canary={**CANARY, "steps": [{"pause": None}]}),
         "spec.canary.steps[0]",
         "exactly one of setWeight or pause",
+    ),
+    "duplicate MCP server names": (
+        chatbot_doc(mcpServers=[_mcp(), _mcp(url="https://other.example.com/mcp")]),
+        "spec.mcpServers",
+        "MCP server names must be unique",
+    ),
+    "MCP server with url and command": (
+        chatbot_doc(mcpServers=[_mcp(command="mcp-search")]),
+        "spec.mcpServers[0]",
+        "exactly one of url (streamable HTTP) or command (stdio)",
+    ),
+    "MCP server with neither url nor command": (
+        chatbot_doc(mcpServers=[{"name": "search"}]),
+        "spec.mcpServers[0]",
+        "exactly one of url (streamable HTTP) or command (stdio)",
+    ),
+    "MCP args with url": (
+        chatbot_doc(mcpServers=[_mcp(args=["--verbose"])]),
+        "spec.mcpServers[0]",
+        "args and env apply to a command",
+    ),
+    "MCP headers with command": (
+        chatbot_doc(mcpServers=[{"name": "fs", "command": "mcp-fs", "headers": {"Authorization": KEY}}]),
+        "spec.mcpServers[0].headers",
+        "headers apply to url",
     ),
     "feishu without credentials": (
         binding_doc(secret=None),
@@ -170,6 +221,27 @@ GOOD = {
         models={"routes": [_route(provider="anthropic", apiKey={"secretKeyRef": {"name": "k", "key": "a"}})]}
     ),
     "equal min and max": chatbot_doc(scaling={"minReplicas": 4, "maxReplicas": 4}),
+    "a prompt-only canary": chatbot_doc(
+        canary={
+            "persona": {"systemPrompt": "Be brief."},
+            "steps": CANARY["steps"],
+            "analysis": {"minSamples": 5},
+        }
+    ),
+    "a canary of models and plugins at a new version": chatbot_doc(
+        canary={
+            **CANARY,
+            "models": {"routes": [_route(provider="ollama")]},
+            "plugins": [{"name": "weather"}],
+            "analysis": {"minSamples": 5, "minSampleSize": 5},
+        }
+    ),
+    "MCP servers over both transports": chatbot_doc(
+        mcpServers=[
+            _mcp(headers={"Authorization": KEY, "X-Api-Key": KEY}, allowTools=["search"]),
+            {"name": "fs", "command": "mcp-fs", "args": ["/data"], "env": {"FS_TOKEN": KEY}},
+        ]
+    ),
     "local server without a key": chatbot_doc(models={"routes": [_route(provider="ollama")]}),
     "azure-openai with endpoint and apiVersion": chatbot_doc(
         models={

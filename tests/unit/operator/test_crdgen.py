@@ -157,7 +157,13 @@ def test_status_schema() -> None:
         "stepStartedAt",
         "message",
         "analysis",
+        "overlayHash",
+        "baseConfigHash",
+        "overlay",
     }
+    history = props["history"]["items"]["properties"]
+    assert set(history) == {"revision", "version", "configHash", "promotedAt", "cause", "config"}
+    assert history["config"]["x-kubernetes-preserve-unknown-fields"] is True
     # The analysis record (baselines, figures) must survive pruning: the operator resumes from it.
     assert props["canary"]["properties"]["analysis"]["x-kubernetes-preserve-unknown-fields"] is True
     assert "webhookPath" in _schema("platformbindings.yaml")["properties"]["status"]["properties"]

@@ -101,7 +101,11 @@ def test_removing_the_canary_deletes_its_objects_and_drops_the_record() -> None:
     assert started.status.patch is not None
     record_status = dict(started.status.patch["status"])
     canary_refs = tuple(sorted(set(with_canary.refs) - set(round_(bot_body())[0].refs)))
-    assert {r.name for r in canary_refs} == {"helpdesk-canary", "helpdesk-engine-canary"}
+    assert {r.name for r in canary_refs} == {
+        "helpdesk-canary",
+        "helpdesk-engine-canary",
+        "helpdesk-canary-config",
+    }
 
     _, plan = round_(bot_body(record_status), stale=canary_refs)
     assert [d.ref for d in plan.objects.deletes] == list(canary_refs)
@@ -172,3 +176,63 @@ def test_an_analysis_is_read_only_when_a_window_is_due() -> None:
     assert decide.due_analysis(view, NOW) is None
     assert decide.due_analysis(view, "2026-11-21T10:05:00Z") is not None
     assert decide.due_analysis(parse.bot_view(bot_body(), NS), "2026-11-21T10:05:00Z") is None
+
+
+def _config_of(desired: decide.Desired, name: str) -> str:
+    return str(next(o for o in desired.objects if o["metadata"]["name"] == name)["data"]["bot.yaml"])
+
+
+def test_a_prompt_canary_renders_its_own_config_and_records_a_revision_once_promoted() -> None:
+    canary = {"persona": {"systemPrompt": "v2"}, "steps": [{"setWeight": 10}, {"pause": {}}]}
+    desired, plan = round_(bot_body(persona={"systemPrompt": "v1"}, canary=canary))
+    assert "v2" in _config_of(desired, "helpdesk-canary-config") and "v1" in _config_of(
+        desired, "helpdesk-config"
+    )
+    assert plan.status.patch is not None
+    written = dict(plan.status.patch["status"])
+    assert [(r["revision"], r["cause"]) for r in written["history"]] == [(1, "spec")]
+
+    body = bot_body(written, persona={"systemPrompt": "v1"}, canary=canary)
+    body["metadata"]["annotations"] = {"parley.dev/promote": "true"}
+    desired, plan = round_(body)
+    assert "v2" in _config_of(desired, "helpdesk-config")  # the promoted prompt runs on the stable track
+    assert "helpdesk-canary-config" not in {o["metadata"]["name"] for o in desired.objects}
+    assert plan.status.patch is not None
+    status_ = plan.status.patch["status"]
+    assert status_["canary"]["phase"] == "Promoted" and "stableVersion" not in status_  # still 1.4.0
+    [first, second] = status_["history"]
+    assert first == written["history"][0]
+    assert second["cause"].endswith("promoted (parley.dev/promote=true)")
+    assert second["config"]["persona"] == {"systemPrompt": "v2"}
+
+    # git catches up: the same objects, the record cleared, no new revision.
+    caught_up, after = round_(bot_body(dict(status_), persona={"systemPrompt": "v2"}))
+    assert caught_up.objects == desired.objects
+    assert after.status.patch is not None and after.status.patch["status"]["canary"] is None
+    assert "history" not in after.status.patch["status"]
+
+
+def test_an_invalid_spec_keeps_the_history() -> None:
+    _, plan = round_(bot_body())
+    assert plan.status.patch is not None
+    written = dict(plan.status.patch["status"])
+    _, broken = round_(bot_body(written, image="repo:with-a-tag"))
+    assert broken.status.patch is not None and "history" not in broken.status.patch["status"]
+
+
+def test_the_secrets_of_a_canary_route_and_of_a_promoted_config_are_read() -> None:
+    key = {"secretKeyRef": {"name": "llm-next", "key": "token"}}
+    route = {"name": "main", "provider": "deepseek", "model": "deepseek-chat", "apiKey": key}
+    canary = {"models": {"routes": [route]}, "steps": [{"setWeight": 10}]}
+    view = parse.bot_view(bot_body(canary=canary), NS)
+    assert "llm-next" in decide.secret_names(view, ())
+    desired, plan = round_(bot_body(canary=canary), keys=ALL_KEYS)
+    assert (plan.status.reason, plan.status.ready) == ("SecretMissing", False)
+    assert "spec.canary.models.routes[0].apiKey: Secret llm-next not found" in plan.status.message
+
+    promoted = {
+        "version": "1.4.0", "baseVersion": "1.4.0", "weight": 0, "step": 1, "phase": "Promoted",
+        "startedAt": NOW, "stepStartedAt": NOW, "overlay": {"models": {"routes": [route]}},
+    }  # fmt: skip
+    assert "llm-next" in decide.secret_names(parse.bot_view(bot_body({"canary": promoted}), NS), ())
+    assert desired.refs

@@ -29,6 +29,7 @@ STABLE_OBJECTS = {
     ("ServiceAccount", "helpdesk"),
 }
 CANARY_OBJECTS = {
+    ("ConfigMap", "helpdesk-canary-config"),
     ("Deployment", "helpdesk-canary"),
     ("HorizontalPodAutoscaler", "helpdesk-canary"),
     ("PodDisruptionBudget", "helpdesk-canary"),

@@ -102,8 +102,16 @@ def test_internal_secret_is_rendered_without_data() -> None:
     assert not {"data", "stringData"} & secret.keys()
 
 
-def test_all_deployments_share_one_checksum() -> None:
-    assert len(_checksums(_objects(make_chatbot(canary=CANARY)))) == 1
+def test_the_stable_deployments_share_one_checksum_and_the_canary_follows_its_own_config() -> None:
+    objects = _objects(make_chatbot(canary=CANARY))
+    stable = {k: o for k, o in objects.items() if k[1] != "helpdesk-canary"}
+    assert len(_checksums(stable)) == 1
+    canary = _checksums({("Deployment", "helpdesk-canary"): objects[("Deployment", "helpdesk-canary")]})
+    assert canary.isdisjoint(_checksums(stable))
+    # A prompt in the canary changes the canary's checksum only.
+    prompt = _objects(make_chatbot(canary={**CANARY, "persona": {"systemPrompt": "Be brief."}}))
+    assert _checksums({k: o for k, o in prompt.items() if k[1] != "helpdesk-canary"}) == _checksums(stable)
+    assert _checksums({("Deployment", "c"): prompt[("Deployment", "helpdesk-canary")]}) != canary
 
 
 def test_checksum_changes_when_the_config_changes() -> None:

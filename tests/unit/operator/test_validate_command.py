@@ -29,7 +29,10 @@ def _validate(capsys: pytest.CaptureFixture[str], *paths: Path) -> tuple[int, st
 
 def test_examples_are_valid(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _validate(capsys, *EXAMPLES)
-    assert (code, err) == (0, [])
+    # The one plugin the examples name beyond the built-ins is a folder plugin: noted, not checked.
+    assert code == 0
+    assert [line for line in err if "folder plugin" not in line] == []
+    assert all(line.startswith("note: ") for line in err)
     # quickstart 2, feishu 2, multi-platform 5, telegram 2 parley.dev objects; Secrets are not counted
     assert out == f"ok: 11 objects in {len(EXAMPLES)} files\n"
 

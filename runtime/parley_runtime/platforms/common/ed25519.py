@@ -1,13 +1,19 @@
-"""Ed25519 over PyNaCl for the platforms that sign callbacks with it (Discord, QQ).
+"""Ed25519 over PyNaCl for the platforms that sign callbacks with it (Discord, QQ), and the callback
+check both do the same way (`signed_json`): QQ adopted Discord's headers and signed message.
 
 Verification never raises: malformed keys or signatures are simply "not valid", so a forged or junk
 request can only ever produce a 401, not an exception.
 """
 
+from typing import Any
+
 from nacl.exceptions import BadSignatureError, CryptoError
 from nacl.signing import SigningKey, VerifyKey
 
-__all__ = ["SEED_BYTES", "public_key", "sign_hex", "verify_hex"]
+from parley_runtime.core.protocols import WebhookRequest, WebhookResult
+from parley_runtime.platforms.common import webhook
+
+__all__ = ["SEED_BYTES", "public_key", "sign_hex", "signed_json", "verify_hex"]
 
 SEED_BYTES = 32
 _SIGNATURE_BYTES = 64
@@ -37,3 +43,20 @@ def verify_hex(public: bytes, message: bytes, signature_hex: str) -> bool:
     except (BadSignatureError, CryptoError, ValueError, TypeError):
         return False
     return True
+
+
+def signed_json(
+    request: WebhookRequest, public: bytes, *, now: float, window: webhook.ReplayWindow
+) -> dict[str, Any] | WebhookResult:
+    """The JSON object of a callback POST whose `X-Signature-Ed25519` signs `X-Signature-Timestamp` + the
+    raw body with `public`, the timestamp within `window` of `now`; else the answer refusing it (405, 401
+    bad-signature or stale-timestamp, 400)."""
+    if request.method.upper() != "POST":
+        return webhook.error(405, "use POST")
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    timestamp = headers.get("x-signature-timestamp", "")
+    if not verify_hex(public, timestamp.encode() + request.body, headers.get("x-signature-ed25519", "")):
+        return webhook.error(401, "invalid request signature", reason="bad-signature")
+    if not webhook.fresh(timestamp, now, window):
+        return webhook.stale_timestamp()
+    return webhook.json_body(request.body)

@@ -10,8 +10,8 @@ unless the fence alone is too long, and then each piece is closed and reopened.
 import html
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from itertools import accumulate
 from typing import Literal
 
@@ -34,20 +34,7 @@ _PARSER = MarkdownIt("commonmark").enable(["strikethrough", "table"])
 _RULE = "———"
 
 
-@dataclass(frozen=True)
-class _Style:
-    """How one target writes each construct; the walker below decides where they go."""
-
-    escape: Callable[[str], str]
-    strong: tuple[str, str]
-    em: tuple[str, str]
-    strike: tuple[str, str]
-    code: Callable[[str], str]
-    code_block: Callable[[str, str], str]  # (content, language)
-    link: Callable[[str, str, str], str]  # (rendered text, url, plain text)
-    heading: Callable[[int, str], str]
-    quote: Callable[[str, int], str]  # (rendered content, depth of enclosing quotes)
-    table: Callable[[list[list[str]]], str]  # rows of plain, unescaped cell text
+_Marks = tuple[str, str]  # (opening, closing)
 
 
 def _same(text: str) -> str:
@@ -58,13 +45,36 @@ def _prefix_quote(inner: str, depth: int) -> str:
     return "\n".join(f"> {line}" if line else ">" for line in inner.split("\n"))
 
 
-def _rows(rows: list[list[str]]) -> str:
-    return "\n".join(" | ".join(row) for row in rows)
-
-
 def _link_words(text: str, url: str, plain: str) -> str:
     """A link as readable text: the url alone when the text says nothing else."""
     return url if not plain.strip() or plain == url else f"{text} ({url})"
+
+
+def _code_text(content: str, language: str) -> str:
+    return content
+
+
+@dataclass(frozen=True)
+class _Style:
+    """How one target writes each construct; the walker below decides where they go. The defaults are
+    plain text, so a target names only the markup it has."""
+
+    escape: Callable[[str], str] = _same
+    # Markers around a node's content by markdown-it node type (`strong`, `em`, `s`, `code_inline`, whose
+    # content is escaped text); a type left out is not marked.
+    marks: Mapping[str, _Marks] = field(default_factory=dict)
+    code_block: Callable[[str, str], str] = _code_text  # (content, language); a table's rows too
+    link: Callable[[str, str, str], str] = _link_words  # (rendered text, url, plain text)
+    heading: Callable[[int, str], str] | None = None  # None: the text marked as `strong`
+    quote: Callable[[str, int], str] = _prefix_quote  # (rendered content, depth of enclosing quotes)
+
+    def mark(self, kind: str, content: str) -> str:
+        opening, closing = self.marks.get(kind, ("", ""))
+        return f"{opening}{content}{closing}"
+
+
+def _rows(rows: list[list[str]]) -> str:
+    return "\n".join(" | ".join(row) for row in rows)
 
 
 def _has_scheme(url: str) -> bool:
@@ -107,51 +117,27 @@ def _slack_link(text: str, url: str, plain: str) -> str:
 
 _TELEGRAM = _Style(
     escape=_tg_escape,
-    strong=("<b>", "</b>"),
-    em=("<i>", "</i>"),
-    strike=("<s>", "</s>"),
-    code=lambda text: f"<code>{_tg_escape(text)}</code>",
+    marks={
+        "strong": ("<b>", "</b>"),
+        "em": ("<i>", "</i>"),
+        "s": ("<s>", "</s>"),
+        "code_inline": ("<code>", "</code>"),
+    },
     code_block=_tg_code_block,
     link=_tg_link,
-    heading=lambda level, text: f"<b>{text}</b>",
     quote=_tg_quote,
-    table=lambda rows: f"<pre>{_tg_escape(_rows(rows))}</pre>",
 )
 _SLACK = _Style(
     escape=_slack_escape,
-    strong=("*", "*"),
-    em=("_", "_"),
-    strike=("~", "~"),
-    code=lambda text: f"`{_slack_escape(text)}`",
+    marks={"strong": ("*", "*"), "em": ("_", "_"), "s": ("~", "~"), "code_inline": ("`", "`")},
     code_block=lambda content, language: f"```\n{_slack_escape(content)}\n```",
     link=_slack_link,
-    heading=lambda level, text: f"*{text}*",
-    quote=_prefix_quote,
-    table=lambda rows: f"```\n{_slack_escape(_rows(rows))}\n```",
 )
-_PLAIN = _Style(
-    escape=_same,
-    strong=("", ""),
-    em=("", ""),
-    strike=("", ""),
-    code=_same,
-    code_block=lambda content, language: content,
-    link=_link_words,
-    heading=lambda level, text: text,
-    quote=_prefix_quote,
-    table=_rows,
-)
+_PLAIN = _Style()
 _WECOM = _Style(
-    escape=_same,
-    strong=("**", "**"),
-    em=("", ""),
-    strike=("", ""),
-    code=lambda text: f"`{text}`",
-    code_block=lambda content, language: content,
+    marks={"strong": ("**", "**"), "code_inline": ("`", "`")},
     link=lambda text, url, plain: f"[{text if plain.strip() else url}]({url})",
     heading=lambda level, text: f"{'#' * level} {text}",
-    quote=_prefix_quote,
-    table=_rows,
 )
 
 
@@ -190,8 +176,11 @@ def _block(node: SyntaxTreeNode, style: _Style, quotes: int) -> str:
         return _inlines(node.children, style, in_link=False).strip()
     if kind == "heading":
         # A heading is bold already where the target can say so; bold inside it would nest the markers.
-        text = _inlines(node.children, replace(style, strong=("", "")), in_link=False).strip()
-        return style.heading(int(node.tag[1:]), text) if text else ""
+        unbolded = replace(style, marks={k: v for k, v in style.marks.items() if k != "strong"})
+        text = _inlines(node.children, unbolded, in_link=False).strip()
+        if not text:
+            return ""
+        return style.mark("strong", text) if style.heading is None else style.heading(int(node.tag[1:]), text)
     if kind in ("bullet_list", "ordered_list"):
         return _list(node, style, quotes)
     if kind == "blockquote":
@@ -203,12 +192,13 @@ def _block(node: SyntaxTreeNode, style: _Style, quotes: int) -> str:
     if kind == "hr":
         return _RULE
     if kind == "table":
-        return style.table(_table_cells(node))
+        return style.code_block(_rows(_table_cells(node)), "")
     return style.escape(node.content.strip())  # html_block: shown, never passed through
 
 
 def _table_cells(table: SyntaxTreeNode) -> list[list[str]]:
-    """A table's cells as plain text: no target can put markup inside its table rendering."""
+    """A table's cells as plain text: no target can put markup inside its table rendering, which is
+    a code block of the rows."""
     rows = [row for section in table.children for row in section.children]
     return [[_inlines(cell.children, _PLAIN, in_link=False).strip() for cell in row.children] for row in rows]
 
@@ -235,10 +225,9 @@ def _inline(node: SyntaxTreeNode, style: _Style, *, in_link: bool) -> str:
     if kind in ("softbreak", "hardbreak"):
         return "\n"
     if kind == "code_inline":
-        return style.code(node.content)
+        return style.mark(kind, style.escape(node.content))
     if kind in ("strong", "em", "s"):
-        opening, closing = {"strong": style.strong, "em": style.em, "s": style.strike}[kind]
-        return f"{opening}{_inlines(node.children, style, in_link=in_link)}{closing}"
+        return style.mark(kind, _inlines(node.children, style, in_link=in_link))
     if kind == "link":
         text = _inlines(node.children, style, in_link=True)
         return style.link(text, str(node.attrs["href"]), _text_of(node))

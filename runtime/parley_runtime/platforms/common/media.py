@@ -16,7 +16,7 @@ import httpx
 from parley_runtime.core.media import MediaTooLarge, MediaUnavailable
 from parley_runtime.core.messages import Attachment
 
-__all__ = ["check_declared_size", "download", "ensure_public"]
+__all__ = ["check_declared_size", "download", "download_from_url", "ensure_public"]
 
 _CHUNK = 64 * 1024
 
@@ -71,3 +71,12 @@ async def download(
             return bytes(body)
     except httpx.HTTPError as exc:
         raise MediaUnavailable(attachment.kind, type(exc).__name__) from None
+
+
+async def download_from_url(http: httpx.AsyncClient, attachment: Attachment, *, max_bytes: int) -> bytes:
+    """`download` of the attachment's own http(s) URL with no credentials: what a platform that serves
+    media from signed CDN URLs (Discord, QQ) or a plain file server (OneBot) hands over."""
+    url = attachment.url or ""
+    if not url.startswith(("http://", "https://")):
+        raise MediaUnavailable(attachment.kind, "no attachment URL")
+    return await download(http, attachment, url, max_bytes=max_bytes)

@@ -8,10 +8,13 @@ request data.
 
 Both platforms also share their temporary-media API: `cgi-bin/media/upload?type=…` (multipart field
 `media`) answers a `media_id` a message can carry, and `cgi-bin/media/get?media_id=…` answers the bytes
-— or, when it refuses, a small JSON object with an errcode in place of the file.
+— or, when it refuses, a small JSON object with an errcode in place of the file. `TemporaryMedia` is that
+API for one account: both clients build one, and both adapters upload and fetch through it.
 """
 
 import json
+import logging
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -23,12 +26,23 @@ from parley_runtime.platforms.common import media as common_media
 from parley_runtime.platforms.common import tokens as common_tokens
 from parley_runtime.platforms.errors import PermanentSendError, RetryableSendError, SendError
 
-__all__ = ["MAX_IMAGE_BYTES", "TOKEN_REJECTED", "ErrcodeApi", "Refused", "image_to_upload"]
+__all__ = [
+    "MAX_IMAGE_BYTES",
+    "TOKEN_REJECTED",
+    "ErrcodeApi",
+    "Refused",
+    "TemporaryMedia",
+    "image_to_upload",
+]
+
+log = logging.getLogger(__name__)
 
 TOKEN_REJECTED = frozenset({40001, 40014, 42001})  # invalid / expired access_token
 MAX_IMAGE_BYTES = 10 * 1024 * 1024  # temporary media: an image of at most 10 MB on both platforms
 # An errcode answer is a few dozen bytes; no picture, voice note or video starts with "{".
 _MAX_ERROR_ANSWER = 4096
+# The upload's file name carries the type; every other image type the platforms take is JPEG.
+_IMAGE_EXTENSIONS = {"image/png": "png", "image/gif": "gif"}
 
 
 class Refused(PermanentSendError):
@@ -50,6 +64,10 @@ class ErrcodeApi:
 
     def __repr__(self) -> str:
         return f"ErrcodeApi(platform={self._platform!r})"
+
+    @property
+    def platform(self) -> str:
+        return self._platform
 
     def check(self, body: dict[str, Any]) -> None:
         """Raise for a non-zero errcode: TokenRejected, or a retryable send error, or Refused."""
@@ -156,6 +174,44 @@ class ErrcodeApi:
                 continue
             raise MediaUnavailable(attachment.kind, f"media/get errcode {code}")
         raise MediaUnavailable(attachment.kind, "access token rejected twice")
+
+
+@dataclass(frozen=True)
+class TemporaryMedia:
+    """The temporary-media API of one account at `base` (the same paths on both platforms), called with
+    the account's cached token: outbound images uploaded for a `media_id`, inbound media fetched by theirs.
+    `image_types` are the image types the platform takes."""
+
+    api: ErrcodeApi
+    tokens: common_tokens.TokenCache
+    base: str
+    image_types: frozenset[str]
+
+    async def upload_image(self, attachment: Attachment) -> str | None:
+        """The `media_id` of an outbound image attachment, uploaded; None, logged, for one the platform
+        would refuse (see `image_to_upload`), which is left out of the reply."""
+        image = image_to_upload(attachment, self.image_types)
+        if isinstance(image, str):
+            log.warning(
+                "%s reply attachment not sent",
+                self.api.platform,
+                extra={"attachment": repr(attachment), "why": image},
+            )
+            return None
+        mime_type, data = image
+        return await self.api.upload_media(
+            self.tokens,
+            f"{self.base}/cgi-bin/media/upload",
+            media_type="image",
+            data=data,
+            mime_type=mime_type,
+            filename=f"image.{_IMAGE_EXTENSIONS.get(mime_type, 'jpg')}",
+        )
+
+    async def fetch(self, attachment: Attachment, max_bytes: int) -> bytes:
+        """The bytes of a received picture, voice note or video (`media/get` by its media_id)."""
+        url = f"{self.base}/cgi-bin/media/get"
+        return await self.api.fetch_media(self.tokens, url, attachment, max_bytes)
 
 
 def image_to_upload(attachment: Attachment, allowed: frozenset[str]) -> tuple[str, bytes] | str:

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 
 from parley_runtime.core.messages import Attachment, InboundMessage
 from parley_runtime.platforms.base import Origin
+from parley_runtime.platforms.errors import PermanentSendError
 
-__all__ = ["event_id", "media_attachment", "to_inbound"]
+__all__ = ["event_id", "media_attachment", "recipient", "to_inbound"]
 
 # `Format` of a voice message → MIME type. WeCom sends amr; WeChat amr or speex.
 _VOICE_MIME = {"amr": "audio/amr", "speex": "audio/speex", "mp3": "audio/mpeg", "silk": "audio/silk"}
@@ -73,3 +74,11 @@ def to_inbound(
         attachments=() if attachment is None else (attachment,),
         reply_context={"touser": user, **(reply_extra or {})},
     )
+
+
+def recipient(inbound: InboundMessage, platform: str) -> str:
+    """The `touser` a reply to `inbound` goes to (set by `to_inbound`); PermanentSendError without one."""
+    touser = inbound.reply_context.get("touser") or inbound.user_id
+    if not isinstance(touser, str) or not touser:
+        raise PermanentSendError(platform, "no recipient in reply context")
+    return touser

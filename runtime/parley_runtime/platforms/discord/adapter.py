@@ -6,11 +6,11 @@ import logging
 import mimetypes
 
 from parley_runtime.config.platforms import DiscordSettings
-from parley_runtime.core.media import MediaUnavailable, decode_data_url
+from parley_runtime.core.media import decode_data_url
 from parley_runtime.core.messages import Attachment, InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
-from parley_runtime.platforms.common import ed25519, media, webhook
+from parley_runtime.platforms.common import ed25519, media, reply, webhook
 from parley_runtime.platforms.discord import client, convert, text
 from parley_runtime.platforms.errors import PermanentSendError
 
@@ -50,16 +50,9 @@ class DiscordAdapter:
         return f"DiscordAdapter(binding={self._ctx.binding!r})"
 
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
-        if request.method.upper() != "POST":
-            return webhook.error(405, "use POST")
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        timestamp = headers.get("x-signature-timestamp", "")
-        signed = timestamp.encode() + request.body
-        if not ed25519.verify_hex(self._public_key, signed, headers.get("x-signature-ed25519", "")):
-            return webhook.error(401, "invalid request signature", reason="bad-signature")
-        if not webhook.fresh(timestamp, self._ctx.clock(), REPLAY_WINDOW):
-            return webhook.stale_timestamp()
-        interaction = webhook.json_body(request.body)
+        interaction = ed25519.signed_json(
+            request, self._public_key, now=self._ctx.clock(), window=REPLAY_WINDOW
+        )
         if isinstance(interaction, WebhookResult):
             return interaction
         if not isinstance(interaction.get("type"), int):
@@ -86,10 +79,7 @@ class DiscordAdapter:
 
     async def fetch_media(self, message: InboundMessage, attachment: Attachment, max_bytes: int) -> bytes:
         """The attachment's CDN URL: signed by Discord, so no credentials go with it."""
-        media.check_declared_size(attachment, max_bytes)
-        if not attachment.url:
-            raise MediaUnavailable(attachment.kind, "no attachment URL")
-        return await media.download(self._ctx.http, attachment, attachment.url, max_bytes=max_bytes)
+        return await media.download_from_url(self._ctx.http, attachment, max_bytes=max_bytes)
 
     async def send(self, message: OutboundMessage) -> None:
         """The first part edits the deferred "thinking…" response, every other one is a follow-up."""
@@ -100,9 +90,7 @@ class DiscordAdapter:
             raise PermanentSendError(self.platform, "reply context has no interaction token")
         markdown = message.format == "markdown"
         chunks = text.markdown_chunks(message.text) if markdown else text.split_text(message.text)
-        parts = chunks + [f"attachment:{i}" for i in range(len(message.attachments))]
-        if not parts:
-            raise PermanentSendError(self.platform, "refusing to send an empty reply")
+        parts = reply.parts(self.platform, chunks, message)
         api_base = self._settings.api_base
         async for index, part in self._ctx.unsent(message, parts):
             content, upload = part, None
@@ -112,8 +100,7 @@ class DiscordAdapter:
                 if upload is None:
                     log.warning("discord reply attachment %d is not a data URL; skipped", position + 1)
                     continue
-            send = client.edit_original if index == 0 else client.follow_up
-            await send(self._ctx.http, api_base, app_id, token, content, upload)
+            await client.send(self._ctx.http, api_base, app_id, token, content, upload, original=index == 0)
 
 
 def _upload(attachment: Attachment, position: int) -> client.Upload | None:

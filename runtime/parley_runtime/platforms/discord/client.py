@@ -15,7 +15,7 @@ from parley_runtime.core import retry
 from parley_runtime.platforms.common.http import retry_after_seconds
 from parley_runtime.platforms.errors import PermanentSendError, RetryableSendError
 
-__all__ = ["DEFAULT_API_BASE", "Upload", "edit_original", "follow_up"]
+__all__ = ["DEFAULT_API_BASE", "Upload", "send"]
 
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 PLATFORM = "discord"
@@ -82,25 +82,20 @@ def _webhook(api_base: str | None, application_id: str, token: str) -> str:
     return f"{(api_base or DEFAULT_API_BASE).rstrip('/')}/webhooks/{application_id}/{token}"
 
 
-async def edit_original(
+async def send(
     http: httpx.AsyncClient,
     api_base: str | None,
     application_id: str,
     token: str,
     content: str,
     upload: Upload | None = None,
+    *,
+    original: bool,
 ) -> None:
-    url = _webhook(api_base, application_id, token) + "/messages/@original"
-    await _request(http, "PATCH", url, "edit original", content, upload)
-
-
-async def follow_up(
-    http: httpx.AsyncClient,
-    api_base: str | None,
-    application_id: str,
-    token: str,
-    content: str,
-    upload: Upload | None = None,
-) -> None:
+    """One message of the answer: `original` edits the deferred `@original` response, otherwise a
+    follow-up message is posted."""
     url = _webhook(api_base, application_id, token)
-    await _request(http, "POST", url, "follow-up", content, upload)
+    if original:
+        await _request(http, "PATCH", f"{url}/messages/@original", "edit original", content, upload)
+    else:
+        await _request(http, "POST", url, "follow-up", content, upload)

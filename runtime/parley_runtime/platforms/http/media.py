@@ -36,26 +36,10 @@ __all__ = [
 
 MAX_IMAGES = 8
 _MIME = r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$"
-# The first bytes of the image types every vision model takes.
-_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-)
 
 
 def _problem(message: str) -> PydanticCustomError:
     return PydanticCustomError("media", message)
-
-
-def _sniff_image(data: bytes) -> str | None:
-    for signature, mime in _SIGNATURES:
-        if data.startswith(signature):
-            return mime
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 def _decode(data: str) -> tuple[str | None, bytes]:
@@ -114,7 +98,7 @@ class ImageIn(_Inline):
             raise _problem("url must be an http:// or https:// URL")
         self._load()
         if self._bytes is not None and self.mime_type is None:
-            self.mime_type = _sniff_image(self._bytes)
+            self.mime_type = media.sniff_image(self._bytes)
             if self.mime_type is None:
                 raise _problem("data is not a PNG, JPEG, GIF or WebP image; name its type in mime_type")
         if self.mime_type is not None and not self.mime_type.lower().startswith("image/"):

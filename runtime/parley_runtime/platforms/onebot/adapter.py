@@ -24,12 +24,11 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from parley_runtime.config.platforms import OneBotSettings
-from parley_runtime.core.media import MediaUnavailable, decode_data_url
+from parley_runtime.core.media import decode_data_url
 from parley_runtime.core.messages import Attachment, InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import EventSink, WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
-from parley_runtime.platforms.common import markdown, webhook
-from parley_runtime.platforms.common.media import download
+from parley_runtime.platforms.common import markdown, media, reply, webhook
 from parley_runtime.platforms.errors import PermanentSendError, RetryableSendError
 from parley_runtime.platforms.onebot import connection, convert, text
 
@@ -149,10 +148,7 @@ class OneBotAdapter:
 
     async def fetch_media(self, message: InboundMessage, attachment: Attachment, max_bytes: int) -> bytes:
         """The implementation serves received media at the segment's http(s) URL: a plain GET."""
-        url = attachment.url or ""
-        if not url.startswith(("http://", "https://")):
-            raise MediaUnavailable(attachment.kind, "no media URL")
-        return await download(self._ctx.http, attachment, url, max_bytes=max_bytes)
+        return await media.download_from_url(self._ctx.http, attachment, max_bytes=max_bytes)
 
     async def send(self, message: OutboundMessage) -> None:
         context: dict[str, Any] = message.inbound.reply_context
@@ -168,9 +164,7 @@ class OneBotAdapter:
             )
         body = markdown.to_plain(message.text) if message.format == "markdown" else message.text
         chunks = text.split_text(body)
-        if not chunks and not message.attachments:
-            raise PermanentSendError(self.platform, "refusing to send an empty reply")
-        parts = chunks + [f"attachment:{i}" for i in range(len(message.attachments))]
+        parts = reply.parts(self.platform, chunks, message)
         quote = kind == "group" and self._settings.quote_reply and bool(context.get("message_id"))
         async for index, part in self._ctx.unsent(message, parts):
             segments: list[dict[str, Any]]

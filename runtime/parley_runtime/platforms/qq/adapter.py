@@ -11,12 +11,11 @@ import logging
 from collections import OrderedDict
 
 from parley_runtime.config.platforms import QQSettings
-from parley_runtime.core.media import MediaUnavailable, decode_data_url
+from parley_runtime.core.media import decode_data_url
 from parley_runtime.core.messages import Attachment, InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
-from parley_runtime.platforms.common import markdown, webhook
-from parley_runtime.platforms.common.media import download
+from parley_runtime.platforms.common import ed25519, markdown, media, reply, webhook
 from parley_runtime.platforms.errors import PermanentSendError
 from parley_runtime.platforms.qq import client, convert, crypto, text
 
@@ -57,18 +56,8 @@ class QQAdapter:
         return f"QQAdapter(binding={self._ctx.binding!r})"
 
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
-        if request.method.upper() != "POST":
-            return webhook.error(405, "use POST")
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        timestamp, signature = (
-            headers.get("x-signature-timestamp", ""),
-            headers.get("x-signature-ed25519", ""),
-        )
-        if not crypto.verify(self._public, timestamp, request.body, signature):
-            return webhook.error(401, "invalid request signature", reason="bad-signature")
-        if not webhook.fresh(timestamp, self._ctx.clock(), REPLAY_WINDOW):
-            return webhook.stale_timestamp()
-        payload = webhook.json_body(request.body)
+        # QQ signs callbacks as Discord does (see `crypto`), with the key pair of the app secret.
+        payload = ed25519.signed_json(request, self._public, now=self._ctx.clock(), window=REPLAY_WINDOW)
         if isinstance(payload, WebhookResult):
             return payload
         if not isinstance(payload.get("op"), int):
@@ -105,10 +94,7 @@ class QQAdapter:
 
     async def fetch_media(self, message: InboundMessage, attachment: Attachment, max_bytes: int) -> bytes:
         """QQ serves attachments from signed CDN URLs: a plain GET, no token."""
-        url = attachment.url or ""
-        if not url.startswith(("https://", "http://")):
-            raise MediaUnavailable(attachment.kind, "no attachment URL")
-        return await download(self._ctx.http, attachment, url, max_bytes=max_bytes)
+        return await media.download_from_url(self._ctx.http, attachment, max_bytes=max_bytes)
 
     async def send(self, message: OutboundMessage) -> None:
         context = message.inbound.reply_context
@@ -117,9 +103,7 @@ class QQAdapter:
             raise PermanentSendError(self.platform, "reply context has no target/openid/msg_id")
         body = markdown.to_plain(message.text) if message.format == "markdown" else message.text
         chunks = text.split_text(body)
-        if not chunks and not message.attachments:
-            raise PermanentSendError(self.platform, "refusing to send an empty reply")
-        parts = chunks + [f"attachment:{i}" for i in range(len(message.attachments))]
+        parts = reply.parts(self.platform, chunks, message)
         floor = message.attempt * text.MAX_REPLIES + 1
         async for index, part in self._ctx.unsent(message, parts):
             if index >= len(chunks):

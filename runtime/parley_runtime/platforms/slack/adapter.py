@@ -13,7 +13,7 @@ from parley_runtime.core.media import MediaUnavailable, decode_data_url
 from parley_runtime.core.messages import Attachment, InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
-from parley_runtime.platforms.common import media, webhook
+from parley_runtime.platforms.common import media, reply, webhook
 from parley_runtime.platforms.errors import PermanentSendError, SendError
 from parley_runtime.platforms.slack import client, convert, crypto, text
 
@@ -145,9 +145,7 @@ class SlackAdapter:
             raise PermanentSendError(self.platform, "reply context has no channel")
         markdown = message.format == "markdown"
         chunks = text.markdown_chunks(message.text) if markdown else text.split_text(message.text)
-        parts = chunks + [f"attachment:{i}" for i in range(len(message.attachments))]
-        if not parts:
-            raise PermanentSendError(self.platform, "refusing to send an empty reply")
+        parts = reply.parts(self.platform, chunks, message)
         thread_ts = self._thread_ts(message)
         async for index, part in self._ctx.unsent(message, parts):
             if index >= len(chunks):

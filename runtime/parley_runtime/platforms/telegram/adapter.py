@@ -12,7 +12,7 @@ from parley_runtime.core.media import MediaTooLarge, MediaUnavailable, decode_da
 from parley_runtime.core.messages import Attachment, InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import EventSink, WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
-from parley_runtime.platforms.common import markdown, webhook
+from parley_runtime.platforms.common import markdown, reply, webhook
 from parley_runtime.platforms.common.media import check_declared_size, download
 from parley_runtime.platforms.errors import PermanentSendError, SendError
 from parley_runtime.platforms.telegram import client, convert, polling, text
@@ -132,9 +132,7 @@ class TelegramAdapter:
             chunks = markdown.split_markdown(message.text, text.MESSAGE_LIMIT, measure="utf16")
         else:
             chunks = text.split_text(message.text)
-        if not chunks and not message.attachments:
-            raise PermanentSendError(self.platform, "refusing to send an empty reply")
-        parts = chunks + [f"attachment:{i}" for i in range(len(message.attachments))]
+        parts = reply.parts(self.platform, chunks, message)
         async for index, part in self._ctx.unsent(message, parts):
             target: dict[str, Any] = {"chat_id": chat_id}
             if index == 0 and isinstance(context.get("message_id"), int):

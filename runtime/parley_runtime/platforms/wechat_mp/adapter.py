@@ -6,17 +6,13 @@ temporary media and sent as `image` messages; audio is not sent.
 """
 
 import hmac
-import logging
 from collections.abc import Mapping
 
 from parley_runtime.core.messages import Attachment, InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
-from parley_runtime.platforms.common import markdown, webhook, wxapi, wxcrypto, wxenvelope
-from parley_runtime.platforms.errors import PermanentSendError
+from parley_runtime.platforms.common import markdown, reply, webhook, wxcrypto, wxenvelope, wxmessage
 from parley_runtime.platforms.wechat_mp import client, convert
-
-log = logging.getLogger(__name__)
 
 REQUIRED = ("appId", "appSecret", "token")
 # WeChat documents no timestamp tolerance; it drops a callback not answered within 5 s and sends it
@@ -96,31 +92,20 @@ class WeChatMpAdapter:
 
     async def fetch_media(self, message: InboundMessage, attachment: Attachment, max_bytes: int) -> bytes:
         """A received picture, voice note or video, through `media/get`."""
-        return await self._api.fetch_media(attachment, max_bytes)
+        return await self._api.media.fetch(attachment, max_bytes)
 
     async def send(self, message: OutboundMessage) -> None:
-        openid = message.inbound.reply_context.get("touser") or message.inbound.user_id
-        if not isinstance(openid, str) or not openid:
-            raise PermanentSendError(self.platform, "no recipient in reply context")
+        openid = wxmessage.recipient(message.inbound, self.platform)
         text = markdown.to_plain(message.text) if message.format == "markdown" else message.text
         chunks = client.parts(text) if text.strip() else []
-        parts = chunks + [f"attachment:{i}" for i in range(len(message.attachments))]
-        if not parts:
-            raise PermanentSendError(self.platform, "refusing to send an empty reply")
+        parts = reply.parts(self.platform, chunks, message)
         async for index, part in self._ctx.unsent(message, parts):
             if index < len(chunks):
                 await self._api.send_text(openid, part)
-            else:
-                await self._send_attachment(openid, message.attachments[index - len(chunks)])
-
-    async def _send_attachment(self, openid: str, attachment: Attachment) -> None:
-        image = wxapi.image_to_upload(attachment, client.IMAGE_TYPES)
-        if isinstance(image, str):
-            log.warning(
-                "wechat-mp reply attachment not sent", extra={"attachment": repr(attachment), "why": image}
-            )
-            return
-        await self._api.send_image(openid, image[1], image[0])
+                continue
+            media_id = await self._api.media.upload_image(message.attachments[index - len(chunks)])
+            if media_id is not None:
+                await self._api.send_image(openid, media_id)
 
 
 def create(ctx: AdapterContext) -> WeChatMpAdapter:

@@ -6,7 +6,6 @@ from typing import Any
 
 import httpx
 
-from parley_runtime.core.messages import Attachment
 from parley_runtime.platforms.common import text as common_text
 from parley_runtime.platforms.common import wxapi
 from parley_runtime.platforms.common.tokens import TokenCache
@@ -43,6 +42,7 @@ class WeChatMpClient:
         self._secret = app_secret
         self._base = (api_base or DEFAULT_API_BASE).rstrip("/")
         self.tokens = TokenCache(self._fetch_token, clock)
+        self.media = wxapi.TemporaryMedia(self._api, self.tokens, self._base, IMAGE_TYPES)
 
     def __repr__(self) -> str:
         return f"WeChatMpClient(app_id={self._app_id!r})"
@@ -59,23 +59,9 @@ class WeChatMpClient:
         """Send one part (see `parts`) through the customer-service API."""
         await self._send(openid, "text", {"content": chunk})
 
-    async def send_image(self, openid: str, data: bytes, mime_type: str) -> None:
-        """Upload `data` as temporary media and send it as a customer-service image message."""
-        extension = {"image/png": "png", "image/gif": "gif"}.get(mime_type, "jpg")
-        media_id = await self._api.upload_media(
-            self.tokens,
-            f"{self._base}/cgi-bin/media/upload",
-            media_type="image",
-            data=data,
-            mime_type=mime_type,
-            filename=f"image.{extension}",
-        )
+    async def send_image(self, openid: str, media_id: str) -> None:
+        """Send uploaded temporary media (see `media`) as a customer-service image message."""
         await self._send(openid, "image", {"media_id": media_id})
-
-    async def fetch_media(self, attachment: Attachment, max_bytes: int) -> bytes:
-        """The bytes of a received picture, voice note or video (`media/get` by its media_id)."""
-        url = f"{self._base}/cgi-bin/media/get"
-        return await self._api.fetch_media(self.tokens, url, attachment, max_bytes)
 
 
 def parts(content: str) -> list[str]:

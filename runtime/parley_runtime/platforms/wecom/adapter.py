@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from parley_runtime.core.messages import Attachment, InboundMessage, OutboundMessage
 from parley_runtime.core.protocols import WebhookRequest, WebhookResult
 from parley_runtime.platforms.base import AdapterContext
-from parley_runtime.platforms.common import markdown, webhook, wxapi, wxenvelope
-from parley_runtime.platforms.errors import PermanentSendError
+from parley_runtime.platforms.common import markdown, reply, webhook, wxapi, wxenvelope, wxmessage
 from parley_runtime.platforms.wecom import client, convert
 
 log = logging.getLogger(__name__)
@@ -59,20 +58,18 @@ class WeComAdapter:
 
     async def fetch_media(self, message: InboundMessage, attachment: Attachment, max_bytes: int) -> bytes:
         """A received picture, voice note or video, through `media/get`."""
-        return await self._api.fetch_media(attachment, max_bytes)
+        return await self._api.media.fetch(attachment, max_bytes)
 
     async def send(self, message: OutboundMessage) -> None:
-        touser = message.inbound.reply_context.get("touser") or message.inbound.user_id
-        if not isinstance(touser, str) or not touser:
-            raise PermanentSendError(self.platform, "no recipient in reply context")
+        touser = wxmessage.recipient(message.inbound, self.platform)
         is_markdown = message.format == "markdown"
         chunks = text_chunks(message.text, is_markdown=is_markdown)
-        parts = chunks + [f"attachment:{i}" for i in range(len(message.attachments))]
-        if not parts:
-            raise PermanentSendError(self.platform, "refusing to send an empty reply")
+        parts = reply.parts(self.platform, chunks, message)
         async for index, part in self._ctx.unsent(message, parts):
             if index >= len(chunks):
-                await self._send_attachment(touser, message.attachments[index - len(chunks)])
+                media_id = await self._api.media.upload_image(message.attachments[index - len(chunks)])
+                if media_id is not None:
+                    await self._api.send_image(touser, media_id)
             elif is_markdown:
                 await self._send_markdown(touser, part)
             else:
@@ -90,15 +87,6 @@ class WeComAdapter:
                 log.info("wecom refused a markdown message; sending it as text", extra={"error": str(exc)})
         for piece in client.parts(markdown.to_plain(chunk)):
             await self._api.send(touser, piece)
-
-    async def _send_attachment(self, touser: str, attachment: Attachment) -> None:
-        image = wxapi.image_to_upload(attachment, client.IMAGE_TYPES)
-        if isinstance(image, str):
-            log.warning(
-                "wecom reply attachment not sent", extra={"attachment": repr(attachment), "why": image}
-            )
-            return
-        await self._api.send_image(touser, image[1], image[0])
 
 
 def text_chunks(text: str, *, is_markdown: bool) -> list[str]:

@@ -6,7 +6,6 @@ from typing import Any
 
 import httpx
 
-from parley_runtime.core.messages import Attachment
 from parley_runtime.platforms.common import text as common_text
 from parley_runtime.platforms.common import wxapi
 from parley_runtime.platforms.common.tokens import TokenCache
@@ -39,6 +38,7 @@ class WeComClient:
         self._agent_id = agent_id
         self._base = (api_base or DEFAULT_API_BASE).rstrip("/")
         self.tokens = TokenCache(self._fetch_token, clock)
+        self.media = wxapi.TemporaryMedia(self._api, self.tokens, self._base, IMAGE_TYPES)
 
     def __repr__(self) -> str:
         return f"WeComClient(corp_id={self._corp_id!r}, agent_id={self._agent_id!r})"
@@ -56,23 +56,9 @@ class WeComClient:
         raises `wxapi.Refused`."""
         await self._send(touser, "markdown" if markdown else "text", {"content": chunk})
 
-    async def send_image(self, touser: str, data: bytes, mime_type: str) -> None:
-        """Upload `data` as temporary media and send it as an image message."""
-        extension = "png" if mime_type == "image/png" else "jpg"
-        media_id = await self._api.upload_media(
-            self.tokens,
-            f"{self._base}/cgi-bin/media/upload",
-            media_type="image",
-            data=data,
-            mime_type=mime_type,
-            filename=f"image.{extension}",
-        )
+    async def send_image(self, touser: str, media_id: str) -> None:
+        """Send uploaded temporary media (see `media`) as an image message."""
         await self._send(touser, "image", {"media_id": media_id})
-
-    async def fetch_media(self, attachment: Attachment, max_bytes: int) -> bytes:
-        """The bytes of a received picture, voice note or video (`media/get` by its media_id)."""
-        url = f"{self._base}/cgi-bin/media/get"
-        return await self._api.fetch_media(self.tokens, url, attachment, max_bytes)
 
 
 def parts(content: str) -> list[str]:
