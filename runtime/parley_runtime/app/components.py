@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import redis.asyncio as aioredis
@@ -45,8 +46,6 @@ from parley_runtime.limits.memory import InProcessRateLimiter
 from parley_runtime.limits.redis import RedisRateLimiter
 from parley_runtime.llm.aiohttp_transport import SharedClient
 from parley_runtime.llm.router import Router, build_router
-from parley_runtime.mcp_client.combined import WithMcpTools
-from parley_runtime.mcp_client.toolset import McpTools
 from parley_runtime.observability.metrics import Metrics
 from parley_runtime.platforms import registry
 from parley_runtime.platforms.base import AdapterContext
@@ -62,6 +61,9 @@ from parley_runtime.queue.sqlite_queue import SqliteQueue
 from parley_runtime.sessions.redis import RedisSessionStore
 from parley_runtime.sessions.sqlite import SqliteSessionStore
 from parley_runtime.sessions.write_behind import WriteBehindSessionStore
+
+if TYPE_CHECKING:
+    from parley_runtime.mcp_client.toolset import McpTools
 
 log = logging.getLogger("parley.app")
 
@@ -211,7 +213,7 @@ def engine_parts(
     metrics: Metrics,
     adapters: dict[str, PlatformAdapter],
     *,
-    mcp: McpTools | None = None,
+    mcp: "McpTools | None" = None,
 ) -> tuple[Router, PluginHost, Pipeline]:
     """The model router, the plugins and the pipeline: only roles that answer messages build them.
 
@@ -264,17 +266,24 @@ def engine_parts(
     return router, plugins, pipeline
 
 
-def tools_of(plugins: PluginHost, mcp: McpTools | None) -> Plugins:
+def tools_of(plugins: PluginHost, mcp: "McpTools | None") -> Plugins:
     """The plugin host as it is, or with the MCP servers' tools beside its own."""
-    return plugins if mcp is None else WithMcpTools(plugins, mcp)
+    if mcp is None:
+        return plugins
+    from parley_runtime.mcp_client.combined import WithMcpTools
+
+    return WithMcpTools(plugins, mcp)
 
 
-async def mcp_tools(cfg: RuntimeConfig, stack: contextlib.AsyncExitStack) -> McpTools | None:
+async def mcp_tools(cfg: RuntimeConfig, stack: contextlib.AsyncExitStack) -> "McpTools | None":
     """The bot's MCP servers, connecting in the background (None without any): a server that is slow
     or down delays neither readiness nor replies; all are closed with the stack."""
     servers = cfg.bot.obj.spec.mcp_servers
     if not servers:
         return None
+    # Imported here: the MCP SDK costs ~0.4 s and tens of MB at start-up, paid only by bots that use it.
+    from parley_runtime.mcp_client.toolset import McpTools
+
     mcp = McpTools.from_specs(servers, cfg.secrets)
     stack.push_async_callback(mcp.aclose)
     await mcp.start()
