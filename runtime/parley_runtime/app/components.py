@@ -95,6 +95,8 @@ class Components:
     intake: Intake
     redis: aioredis.Redis | None = None
     relay: send_relay.RelayClient | None = None  # engines in a cluster with relayed bindings
+    stores: "Stores | None" = None  # what engine parts are rebuilt on when the manifest is reloaded
+    mcp: "McpTools | None" = None
     consumer_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
 
     _kube: httpx.AsyncClient | None = None
@@ -333,6 +335,7 @@ async def build(cfg: RuntimeConfig, *, metrics: Metrics | None = None) -> AsyncI
         router: Router | None = None
         plugins: PluginHost | None = None
         pipeline: Pipeline | None = None
+        mcp: McpTools | None = None
         adapters = build_adapters(cfg, http, metrics, stores.ledger)
         if cfg.settings.role != "gateway":
             mcp = await mcp_tools(cfg, stack)
@@ -373,6 +376,8 @@ async def build(cfg: RuntimeConfig, *, metrics: Metrics | None = None) -> AsyncI
             redis=client,
             relay=relay,
             consumer_id=consumer_name(cfg),
+            stores=stores,
+            mcp=mcp,
         )
         stack.push_async_callback(comps.aclose_kube)
         yield comps

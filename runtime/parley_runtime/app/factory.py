@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from redis.exceptions import RedisError
 from starlette.types import Receive, Scope, Send
 
-from parley_runtime.app import asgi, errors, routes_chat, routes_openai, routes_ops, routes_webhook
+from parley_runtime.app import asgi, errors, reload, routes_chat, routes_openai, routes_ops, routes_webhook
 from parley_runtime.app import components as components_mod
 from parley_runtime.app.bootstrap import RuntimeConfig
 from parley_runtime.app.components import Components
@@ -121,6 +121,8 @@ def background_tasks(comps: Components) -> list[Callable[[], Awaitable[None]]]:
         loops.append(comps.relay.run)
     if role == "serve" and comps.cfg.settings.plugins_dir is not None and comps.plugins is not None:
         loops.append(comps.plugins.watch)
+    if role == "serve" and comps.pipeline is not None:
+        loops.append(lambda: reload.follow(comps))
     return loops
 
 

@@ -137,6 +137,11 @@ class Pipeline:
         self._counted = functools.cache(metrics.messages.labels)
         self._timed = functools.cache(metrics.message_seconds.labels)
 
+    def adopt(self, other: "Pipeline") -> None:
+        """Take over everything `other` was built with (a reloaded manifest), keeping this object: the
+        worker and the chat routes hold it. A message already in here finishes with what it read."""
+        vars(self).update(vars(other))
+
     async def handle(self, message: InboundMessage, given: Given | None = None) -> Reply:
         """The reply for `message`; never raises for model or plugin failures."""
         key = session_key(message)
