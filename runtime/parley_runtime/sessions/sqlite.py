@@ -100,14 +100,14 @@ class SqliteSessionStore:
         ]
         now = self._clock()
 
+        gone = [tuple(key) for key, encoded, until in rows if encoded is None or until <= now]
+        kept = [(*key, encoded, until) for key, encoded, until in rows if encoded is not None and until > now]
+
         def write(connection: sqlite3.Connection) -> None:
-            with storage.immediate(connection):
+            with storage.immediate(connection):  # one statement per kind: the batch stays in C
                 connection.execute(_PURGE, (now,))
-                for key, encoded, expires_at in rows:
-                    if encoded is None or expires_at <= now:
-                        connection.execute(_DELETE, tuple(key))
-                    else:
-                        connection.execute(_UPSERT, (*key, encoded, expires_at))
+                connection.executemany(_DELETE, gone)
+                connection.executemany(_UPSERT, kept)
 
         await self._db.run(write)
 
