@@ -2,7 +2,7 @@
 -- Reads the kstatus conditions the operator writes: Stalled=True is Degraded (a rolled-back or
 -- aborted canary, a bad spec), a canary waiting for `parley.dev/promote` is Suspended, Reconciling
 -- (a canary walking its steps) or an unobserved generation is Progressing, Ready=True is Healthy;
--- after a promotion the message asks for spec.version to be updated in git.
+-- after a promotion the message asks for git to say what was promoted (spec.version, the config fields).
 local hs = {}
 
 local function condition(conditions, kind)
@@ -67,9 +67,24 @@ local ready = condition(status.conditions, "Ready")
 if ready ~= nil and ready.status == "True" then
   hs.status = "Healthy"
   hs.message = describe(ready, "Ready")
-  if status.canary ~= nil and status.canary.phase == "Promoted" and status.canary.version ~= nil then
-    hs.message = "Canary " .. status.canary.version .. " promoted; set spec.version to " ..
-      status.canary.version .. " in git"
+  if status.canary ~= nil and status.canary.phase == "Promoted" then
+    -- What git still has to say: the promoted version and/or the fields a config canary changed.
+    local asks = {}
+    local overlay = status.canary.overlay
+    if status.canary.version ~= nil and (overlay == nil or overlay.version ~= nil) then
+      table.insert(asks, "set spec.version to " .. status.canary.version)
+    end
+    if overlay ~= nil then
+      for _, field in ipairs({"persona", "models", "plugins"}) do
+        if overlay[field] ~= nil then
+          table.insert(asks, "copy spec.canary." .. field .. " to spec." .. field)
+        end
+      end
+    end
+    if #asks > 0 then
+      local what = status.canary.version or "canary"
+      hs.message = "Canary " .. what .. " promoted; " .. table.concat(asks, ", ") .. " in git"
+    end
   end
   return hs
 end

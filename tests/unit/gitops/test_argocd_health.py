@@ -114,6 +114,30 @@ def test_promoted_canary_is_healthy_and_asks_for_the_git_update() -> None:
     assert message == "Canary 1.5.0 promoted; set spec.version to 1.5.0 in git"
 
 
+def test_a_promoted_config_canary_asks_for_its_fields_not_a_version() -> None:
+    canary = {
+        "version": "1.4.0",
+        "weight": 0,
+        "phase": "Promoted",
+        "overlay": {"persona": {"systemPrompt": "Be brief."}},
+    }
+    conditions = [cond("Ready", "True", "Reconciled"), cond("Stalled", "False", "Progressing")]
+    status, message = health(
+        bot(observedGeneration=2, conditions=conditions, stableVersion="1.4.0", canary=canary)
+    )
+    assert status == "Healthy"
+    assert message == "Canary 1.4.0 promoted; copy spec.canary.persona to spec.persona in git"
+    canary["overlay"] = {"version": "1.5.0", "models": {"routes": []}}
+    canary["version"] = "1.5.0"
+    _, message = health(
+        bot(observedGeneration=2, conditions=conditions, stableVersion="1.5.0", canary=canary)
+    )
+    assert (
+        message
+        == "Canary 1.5.0 promoted; set spec.version to 1.5.0, copy spec.canary.models to spec.models in git"
+    )
+
+
 def test_statuses_the_operator_writes_map_to_the_right_health() -> None:
     """The gray release's statuses as the operator's policies produce them, not hand-written ones."""
     steps = [{"setWeight": 10}, {"pause": {"duration": "10m"}}, {"setWeight": 50}, {"pause": {}}]
