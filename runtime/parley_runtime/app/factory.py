@@ -120,7 +120,7 @@ def background_tasks(comps: Components) -> list[Callable[[], Awaitable[None]]]:
     if comps.relay is not None:
         loops.append(comps.relay.run)
     if role == "serve" and comps.cfg.settings.plugins_dir is not None and comps.plugins is not None:
-        loops.append(comps.plugins.watch)
+        loops.append(lambda: reload.watch_plugins(comps))
     if role == "serve" and comps.pipeline is not None:
         loops.append(lambda: reload.follow(comps))
     return loops

@@ -116,3 +116,12 @@ async def follow(
             log.warning("manifest edit refused; the running config stays", extra={"error": first})
             continue
         await apply(comps, cfg)
+
+
+async def watch_plugins(comps: components.Components) -> None:
+    """Hot reload of folder plugins for whichever plugin host is current: a manifest reload replaces
+    the host, and the previous one's watch ends when it is retired."""
+    while (host := comps.plugins) is not None:
+        await host.watch()  # returns once `host` is closed
+        if comps.plugins is host:  # closed without a successor: the process is stopping
+            return
