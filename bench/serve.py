@@ -5,9 +5,11 @@
 
 Both bots answer `POST /api/v1/chat` by calling the same zero-latency fake OpenAI server (the one
 bench/router.py uses, in its own process). The load generator (bench/loadgen.py, aiohttp, its own
-process) keeps `concurrency` requests in flight over 200 distinct users. For each bot and
-concurrency it reports messages/s, errors, p50/p95/p99 latency and the bot process's CPU ms per
-message; Parley's throughput is printed as a ratio of the reference bot's. Medians over repetitions.
+process) keeps `concurrency` requests in flight over 200 distinct users. The reference bot keeps each
+user's last 20 turns in memory and sends them with the system prompt, as Parley does. Rounds
+interleave (reference, Parley, reference, …); for each bot and concurrency it reports messages/s,
+errors, p50/p95/p99 latency and the bot process's CPU ms per message (medians over rounds), then the
+median of the per-round throughput ratios and of the per-round CPU-per-message ratios.
 """
 
 import argparse
@@ -59,6 +61,7 @@ spec:
     routes:
       - {{name: main, provider: openai-compatible, baseURL: "{model_url}", model: bench,
          apiKey: {{secretKeyRef: {{name: llm, key: key}}}}, retries: 0}}
+  persona: {{systemPrompt: "You are a benchmark bot."}}
   rateLimit: {{perUserPerMinute: 100000}}
   session: {{maxTurns: 20}}
 """
@@ -135,25 +138,31 @@ def load(url: str, pid: int, concurrency: int, seconds: float) -> dict[str, floa
     return result
 
 
-def measure(
-    name: str, start: Callable[[], tuple[subprocess.Popen[bytes], str]], seconds: float, reps: int
-) -> tuple[dict[int, dict[str, float]], float]:
-    cells: dict[int, list[dict[str, float]]] = {c: [] for c in CONCURRENCY}
-    idle_rss: list[float] = []
-    for _ in range(reps):
-        proc, url = start()
-        try:
-            wait_until_up(f"{url}/api/v1/chat", proc)
-            time.sleep(1.0)
-            idle_rss.append(psutil.Process(proc.pid).memory_info().rss / 2**20)
-            for concurrency in CONCURRENCY:
-                load(url, proc.pid, concurrency, 2)  # warm-up
-                cells[concurrency].append(load(url, proc.pid, concurrency, seconds))
-        finally:
-            proc.terminate()
-            proc.wait(20)
-    medians = {c: {k: statistics.median(r[k] for r in runs) for k in runs[0]} for c, runs in cells.items()}
-    return medians, statistics.median(idle_rss)
+Cells = dict[int, list[dict[str, float]]]
+
+
+def one_round(
+    start: Callable[[], tuple[subprocess.Popen[bytes], str]],
+    seconds: float,
+    cells: Cells,
+    idle_rss: list[float],
+) -> None:
+    """Start a bot, load it at every concurrency (after a warm-up), stop it."""
+    proc, url = start()
+    try:
+        wait_until_up(f"{url}/api/v1/chat", proc)
+        time.sleep(1.0)
+        idle_rss.append(psutil.Process(proc.pid).memory_info().rss / 2**20)
+        for concurrency in CONCURRENCY:
+            load(url, proc.pid, concurrency, 2)  # warm-up
+            cells[concurrency].append(load(url, proc.pid, concurrency, seconds))
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def medians(cells: Cells) -> dict[int, dict[str, float]]:
+    return {c: {k: statistics.median(r[k] for r in runs) for k in runs[0]} for c, runs in cells.items()}
 
 
 def main() -> None:
@@ -174,9 +183,30 @@ def main() -> None:
     model_url = f"http://127.0.0.1:{model_port}/v1"
     try:
         time.sleep(1.0)
+        # Rounds interleave (reference, parley, reference, …): a shared machine drifts by up to 2x
+        # between minutes, and only ratios of neighbouring rounds mean anything.
+        parley_cells: Cells = {c: [] for c in CONCURRENCY}
+        ref_cells: Cells = {c: [] for c in CONCURRENCY}
+        parley_idle_rss: list[float] = []
+        ref_idle_rss: list[float] = []
         with tempfile.TemporaryDirectory() as tmp:
-            parley, parley_idle = measure("parley", lambda: start_parley(Path(tmp), model_url), seconds, reps)
-        ref, ref_idle = measure("reference", lambda: start_reference(model_url), seconds, reps)
+            for _ in range(reps):
+                one_round(lambda: start_reference(model_url), seconds, ref_cells, ref_idle_rss)
+                one_round(lambda: start_parley(Path(tmp), model_url), seconds, parley_cells, parley_idle_rss)
+        parley, ref = medians(parley_cells), medians(ref_cells)
+        parley_idle, ref_idle = statistics.median(parley_idle_rss), statistics.median(ref_idle_rss)
+        round_ratios = {
+            c: [p["rate"] / r["rate"] for p, r in zip(parley_cells[c], ref_cells[c], strict=True)]
+            for c in CONCURRENCY
+        }
+        cpu_ratios = {
+            c: [
+                p["cpu_ms_per_msg"] / r["cpu_ms_per_msg"]
+                for p, r in zip(parley_cells[c], ref_cells[c], strict=True)
+                if r["cpu_ms_per_msg"]
+            ]
+            for c in CONCURRENCY
+        }
     finally:
         model.terminate()
         model.wait(10)
@@ -194,8 +224,12 @@ def main() -> None:
             )
     print(f"\nidle RSS: parley {parley_idle:.0f} MB, reference {ref_idle:.0f} MB")
     for c in CONCURRENCY:
-        ratio = parley[c]["rate"] / ref[c]["rate"]
-        print(f"throughput ratio parley/reference at concurrency {c}: {ratio:.2f}")
+        rounds = ", ".join(f"{x:.2f}" for x in round_ratios[c])
+        cpu = statistics.median(cpu_ratios[c]) if cpu_ratios[c] else float("nan")
+        print(
+            f"concurrency {c}: parley = {statistics.median(round_ratios[c]):.2f} x reference "
+            f"(median of rounds {rounds}); CPU per message {cpu:.2f} x reference"
+        )
 
 
 if __name__ == "__main__":
