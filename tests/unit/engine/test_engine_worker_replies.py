@@ -38,14 +38,15 @@ async def test_each_reply_goes_out_in_its_format_with_its_attachments(bench: Ben
     async def deliver(outbound: OutboundMessage) -> None:
         sent.append(outbound)
 
+    deliveries = queue.consume("stable", "test")
     try:
         for m in messages:
             await queue.put(m)
-        deliveries = aiter(queue.consume("stable", "test"))
         for _ in messages:
             await worker.process(await anext(deliveries), pipeline, deliver, ledger)
         kept = [await ledger.reply(m.key) for m in messages]
     finally:
+        await deliveries.aclose()  # type: ignore[attr-defined]  # the consumer stops at once
         await queue.close()
 
     assert [(o.text, o.format) for o in sent] == [
