@@ -279,28 +279,24 @@ def completion(head: Head, text: str, said: str | None, usage: Usage | None) -> 
     }
 
 
-def chunk(head: Head, delta: Mapping[str, str], finish: str | None = None) -> dict[str, Any]:
+def _chunk_of(head: Head, choices: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "id": head.id,
         "object": "chat.completion.chunk",
         "created": head.created,
         "model": head.model,
         "system_fingerprint": head.track,
-        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        "choices": choices,
     }
+
+
+def chunk(head: Head, delta: Mapping[str, str], finish: str | None = None) -> dict[str, Any]:
+    return _chunk_of(head, [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}])
 
 
 def usage_chunk(head: Head, usage: Usage | None) -> dict[str, Any]:
     """The last chunk when `stream_options.include_usage` asks for it: no choices, the whole usage."""
-    return {
-        "id": head.id,
-        "object": "chat.completion.chunk",
-        "created": head.created,
-        "model": head.model,
-        "system_fingerprint": head.track,
-        "choices": [],
-        "usage": _usage(usage),
-    }
+    return {**_chunk_of(head, []), "usage": _usage(usage)}
 
 
 def model_object(name: str, created: int) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from parley_runtime.core import media as core_media
 from parley_runtime.core.chat import ChatMessage, ChatRequest, ToolCall, Usage
 from parley_runtime.core.messages import Attachment, InboundMessage
 from parley_runtime.core.protocols import (
+    ChatModel,
     FetchMedia,
     ModelRouter,
     Plugins,
@@ -78,12 +79,25 @@ def session_key(message: InboundMessage) -> SessionKey:
     return SessionKey(message.bot, message.platform, message.chat_id, user)
 
 
+def _system_turn(spec: ChatBotSpec) -> tuple[ChatMessage, ...]:
+    """The persona as the first turn of every request (none without a prompt): built once per config."""
+    persona = spec.persona
+    system = persona.system_prompt
+    if persona.language:
+        system = (system + f"\nAnswer in the user's language; default {persona.language}.").strip()
+    return (ChatMessage(role="system", content=system),) if system else ()
+
+
 @dataclass(frozen=True, slots=True)
 class _WithMedia:
     """The request for a message with attachments, and what they became (for the session and voice)."""
 
     request: ChatRequest
     inputs: media.Inputs
+
+
+def _unwrapped(asked: "ChatRequest | _WithMedia") -> tuple[ChatRequest, media.Inputs | None]:
+    return (asked.request, asked.inputs) if isinstance(asked, _WithMedia) else (asked, None)
 
 
 class _ToolCalls:
@@ -127,6 +141,7 @@ class Pipeline:
         self.metrics = metrics
         self.clock = clock
         self.media = media.MediaInputs(spec.media, model, fetch)
+        self._system = _system_turn(spec)
         # Plugin tools are offered only when a route is tagged `tools`: the router sends them to such
         # routes alone, and the others answer the same request without them.
         self.offer_tools = model.offers("tools")
@@ -148,14 +163,10 @@ class Pipeline:
         asked = await self._prepare(message, key, given)
         if isinstance(asked, Reply):
             return self._finish(message, asked)
-        inputs = None
-        if isinstance(asked, _WithMedia):
-            inputs = asked.inputs
-            asked = asked.request
+        request, inputs = _unwrapped(asked)
         calls = _ToolCalls(self.plugins, message)
-        model = self.model if self.budget is None else self.budget.model_for(self.model, message)
         try:
-            response = await tools.run_with_tools(model, asked, calls)
+            response = await tools.run_with_tools(self._model_for(message), request, calls)
         except OverBudget as over:
             return self._finish(message, Reply(over.reply, "", "budget"))
         except Exception as exc:  # every provider failed: the user gets an apology, not an error page
@@ -178,18 +189,14 @@ class Pipeline:
         if isinstance(asked, Reply):
             yield StreamEvent(done=True, reply=self._finish(message, asked))
             return
-        inputs = None
-        if isinstance(asked, _WithMedia):
-            inputs = asked.inputs
-            asked = asked.request
+        request, inputs = _unwrapped(asked)
         calls = _ToolCalls(self.plugins, message)
         parts: list[str] = []
         model_name = ""
         usage: Usage | None = None  # summed over the rounds of the tool loop, each ending with its own
         finish_reason: str | None = None
-        model = self.model if self.budget is None else self.budget.model_for(self.model, message)
         try:
-            async for chunk in tools.stream_with_tools(model, asked, calls):
+            async for chunk in tools.stream_with_tools(self._model_for(message), request, calls):
                 model_name = chunk.model or model_name
                 if chunk.delta:
                     parts.append(chunk.delta)
@@ -236,35 +243,28 @@ class Pipeline:
             if isinstance(answer, str):
                 return Reply(answer, "", "plugin")
             return Reply(answer.text, "", "plugin", answer.attachments)
+        resolved: media.Inputs | None = None
         if message.attachments:
-            resolved = await self.media.resolve(message)
-            if isinstance(resolved, media.Refusal):
-                return Reply(resolved.text, "", resolved.outcome)
-            history = (
-                await self.sessions.load(key) if given is None or given.history is None else given.history
-            )
-            request = await self.plugins.before_llm(message, self._request(history, resolved.turn, given))
-            return _WithMedia(request, resolved)
+            outcome = await self.media.resolve(message)
+            if isinstance(outcome, media.Refusal):
+                return Reply(outcome.text, "", outcome.outcome)
+            resolved = outcome
         history = await self.sessions.load(key) if given is None or given.history is None else given.history
-        user = ChatMessage(role="user", content=message.text, images=())
-        return await self.plugins.before_llm(message, self._request(history, user, given))
+        user = ChatMessage(role="user", content=message.text) if resolved is None else resolved.turn
+        request = await self.plugins.before_llm(message, self._request(history, user, given))
+        return request if resolved is None else _WithMedia(request, resolved)
+
+    def _model_for(self, message: InboundMessage) -> ChatModel:
+        """The router, or the router behind this message's budget reservations."""
+        return self.model if self.budget is None else self.budget.model_for(self.model, message)
 
     def _request(self, history: Sequence[ChatMessage], user: ChatMessage, given: Given | None) -> ChatRequest:
-        persona = self.spec.persona
-        system = persona.system_prompt
-        if persona.language:
-            system = (system + f"\nAnswer in the user's language; default {persona.language}.").strip()
-        messages = [ChatMessage(role="system", content=system)] if system else []
-        messages += history
-        messages.append(user)
         offered = tuple(self.plugins.tool_specs()) if self.offer_tools else ()
+        messages = (*self._system, *history, user)
         if given is None:
-            return ChatRequest(messages=tuple(messages), tools=offered)
+            return ChatRequest(messages=messages, tools=offered)
         return ChatRequest(
-            messages=tuple(messages),
-            tools=offered,
-            temperature=given.temperature,
-            max_tokens=given.max_tokens,
+            messages=messages, tools=offered, temperature=given.temperature, max_tokens=given.max_tokens
         )
 
     async def _answered(
