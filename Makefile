@@ -23,6 +23,10 @@ lint: $(BIN)/.installed
 	$(BIN)/python -m parley_operator.crdgen crds --check
 	$(BIN)/python -m parley_operator.installgen --check
 
+# Bytecode is cached even where the environment turns it off (PYTHONDONTWRITEBYTECODE=1): every `parley`
+# process a test starts, and every xdist worker's collection, would otherwise compile the sources anew.
+test: export PYTHONDONTWRITEBYTECODE =
+
 # Four workers on two cores: most tests wait on sockets and subprocesses. `loadfile` keeps a module's
 # tests (and its module-scoped servers) on one worker.
 test: lint

@@ -1,8 +1,10 @@
 """A fake Discord API on 127.0.0.1 for interaction follow-ups (`PATCH …/messages/@original`, POST webhook,
-JSON or multipart/form-data with `payload_json` + `files[n]`) and a CDN serving command attachments.
+JSON or multipart/form-data with `payload_json` + `files[n]`), channel messages sent with the bot token,
+and a CDN serving command attachments.
 
 fake = FakeDiscord(application_id="1", token="tok")
 path = fake.host_attachment("ephemeral-attachments/1/2/cat.png", b"...")   # GET base + path
+path = fake.channel("1300000000000000042", bot_token="bot")   # POST base + path
 with serve(fake.api.app) as base:   # settings.apiBase = base + "/api/v10"
     ...
 """
@@ -60,6 +62,18 @@ class FakeDiscord:
 
     def sent(self) -> list[Sent]:
         return [parse_message(r) for r in self.api.requests if r.path in (self.original, self.webhook)]
+
+    def channel(self, channel_id: str, *, bot_token: str) -> str:
+        """Accept messages in `channel_id` from requests with `Authorization: Bot <bot_token>`; the path."""
+        path = f"{PREFIX}/channels/{channel_id}/messages"
+
+        def create_message(request: Recorded) -> Reply:
+            if request.headers.get("authorization") != f"Bot {bot_token}":
+                return Reply(401, {"message": "401: Unauthorized", "code": 0})
+            return self._message(request)
+
+        self.api.default("POST", path, create_message)
+        return path
 
     def host_attachment(
         self, path: str, content: bytes, *, mime_type: str = "application/octet-stream", chunked: bool = False

@@ -82,6 +82,7 @@ class ParleyEmulator(kmock.KubernetesEmulator):
         super().__attrs_post_init__()
         self._versions = itertools.count(1000)
         self._last_version = 999
+        self._serving: set[int] = set()
 
     def _stored(self, request: kmock.Request) -> dict[str, Any] | None:
         key = (request.resource, request.namespace, request.name)
@@ -140,6 +141,17 @@ class ParleyEmulator(kmock.KubernetesEmulator):
         ops.append({"op": "add", "path": "/metadata/resourceVersion", "value": rv})
 
     async def _handle(self, request: kmock.Request) -> Any:
+        # KMock finds the reaction for a request by scanning the request log for it, once per reaction,
+        # so a long log makes every request slow. Nothing reads the log: it keeps only the requests
+        # being served (each still has to find itself in it, possibly after waiting for the lock).
+        self._serving.add(id(request))
+        self._requests[:] = [r for r in self._requests if id(r) in self._serving]
+        try:
+            return await self._handle_serving(request)
+        finally:
+            self._serving.discard(id(request))
+
+    async def _handle_serving(self, request: kmock.Request) -> Any:
         if request.resource is not None and isinstance(request.data, dict | list):
             self._last_version = next(self._versions)
             rv = str(self._last_version)

@@ -23,6 +23,7 @@ from parley_operator.handlers.inventory import BotKey, Inventory, SecretUsers
 from parley_operator.k8s import apply, errors, gather, metrics_source
 from parley_operator.k8s.client import KubeClient
 from parley_operator.metrics import OperatorMetrics
+from parley_operator.notify import Notifier
 from parley_operator.observed import BotView, Observed, Ref
 from parley_operator.policies import canary, parse, timestamps
 from parley_operator.policies.analysis import Sample
@@ -70,6 +71,7 @@ class Reconciler:
         now: Callable[[], str] = utc_now,
         clock: Callable[[], float] = time.monotonic,
         scrape: Callable[[], httpx.AsyncClient] | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         """`now` is the wall clock of status and of the gray release's steps; `clock` only times
         reconciles; `scrape` gives the plain HTTP client that reads engine metrics (never the API's)."""
@@ -82,6 +84,7 @@ class Reconciler:
         self._now = now
         self._clock = clock
         self._scrape = scrape
+        self.notifier = notifier or Notifier()
         self._locks: dict[BotKey, asyncio.Lock] = {}
         self._pending: dict[BotKey, list[Callable[[], bool]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -191,7 +194,10 @@ class Reconciler:
             return await self._act(client, body, decide.decide_paused(parse.bot_view(body, namespace), now))
         observed, desired = await self._gather(client, body, namespace, binding_bodies, now)
         plan = decide.decide(observed, desired, now)
-        return await self._act(client, body, plan)
+        outcome = await self._act(client, body, plan)
+        if outcome.canary_events:  # told once the status holds the decision, so never told twice
+            outcome.canary_events += await self.notifier.tell(client, observed, outcome.canary_events)
+        return outcome
 
     async def _gather(
         self,

@@ -158,6 +158,15 @@ def _rollback_to(annotations: Mapping[str, str]) -> int | None:
 
 
 def decide(inp: Inputs) -> Decision:
+    """The next state (rules above); the record keeps `spec.canary.notify` as last seen."""
+    decision = _decide(inp)
+    notify = inp.canary.notify if inp.canary is not None else None
+    if decision.record is None or notify is None:
+        return decision
+    return replace(decision, record=decision.record.but(notify=notify.model_dump(by_alias=True)))
+
+
+def _decide(inp: Inputs) -> Decision:
     record = inp.record
     spec_stable = inp.stable
     cleanup = tuple(k for k in (PROMOTE_ANNOTATION, ABORT_ANNOTATION) if _flag(inp.annotations, k))

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, cast
 
+import pydantic
+
 from parley_operator import release
 from parley_operator.policies.analysis import Counters
 
@@ -22,7 +24,7 @@ from parley_operator.policies.analysis import Counters
 from parley_operator.policies.timestamps import seconds as seconds
 from parley_operator.policies.timestamps import stamp as stamp
 from parley_operator.release import Release
-from parley_runtime.config.models import Canary
+from parley_runtime.config.models import Canary, CanaryNotify
 
 Phase = Literal["Progressing", "Inconclusive", "Paused", "Promoted", "RolledBack", "Aborted"]
 # Inconclusive: walking, but the last analysis window had too few messages (or no metrics) to judge,
@@ -99,6 +101,8 @@ class Record:
     overlay_hash: str | None = None
     base_config_hash: str | None = None
     overlay: Mapping[str, Any] | None = None  # kept once promoted
+    # `spec.canary.notify` as last seen: a rollback that removes spec.canary is still announced.
+    notify: Mapping[str, Any] | None = None
 
     @property
     def active(self) -> bool:
@@ -140,6 +144,7 @@ class Record:
             ("overlayHash", self.overlay_hash),
             ("baseConfigHash", self.base_config_hash),
             ("overlay", None if self.overlay is None else dict(self.overlay)),
+            ("notify", None if self.notify is None else dict(self.notify)),
         )
         out.update({key: value for key, value in optional if value is not None})
         return out
@@ -175,7 +180,16 @@ class Record:
             overlay_hash=_text(data.get("overlayHash")),
             base_config_hash=_text(data.get("baseConfigHash")),
             overlay=release.checked(data.get("overlay")),
+            notify=_notify(data.get("notify")),
         )
+
+
+def _notify(value: Any) -> Mapping[str, Any] | None:
+    """A `spec.canary.notify` block as recorded, or None when it does not read as one."""
+    try:
+        return CanaryNotify.model_validate(value).model_dump(by_alias=True) if value is not None else None
+    except pydantic.ValidationError:
+        return None
 
 
 def _text(value: Any) -> str | None:

@@ -58,6 +58,14 @@ def chatbot_status() -> dict[str, Any]:
                 "baseConfigHash": _STR,
                 # The promoted fields (version, persona, models, plugins) as the spec writes them.
                 "overlay": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                # Where decisions are announced (`spec.canary.notify` as last seen).
+                "notify": {
+                    "type": "object",
+                    "properties": {
+                        "bindingRef": {"type": "object", "properties": {"name": _STR}},
+                        "chatId": _STR,
+                    },
+                },
             },
         },
         replicas={"type": "integer", "format": "int32"},

@@ -387,6 +387,18 @@ DEFAULT_MIN_SAMPLES = 50
 CANARY_CHANGES = ("version", "persona", "models", "plugins")
 
 
+class BindingRef(SpecModel):
+    name: Annotated[str, Field(min_length=1, max_length=253)]
+
+
+class CanaryNotify(SpecModel):
+    """Where the operator posts a gray release's decisions (promoted, rolled back, aborted, held): a
+    chat reached through one of the bot's own PlatformBindings."""
+
+    binding_ref: BindingRef
+    chat_id: Annotated[str, Field(min_length=1, max_length=256)]
+
+
 class Canary(SpecModel):
     """A gray release of what it changes: the runtime `version` and/or the config fields `persona`,
     `models` and `plugins`, laid over the stable spec for the canary track (at least one of them)."""
@@ -397,6 +409,7 @@ class Canary(SpecModel):
     plugins: Annotated[list[PluginSpec] | None, Field(max_length=64)] = None
     steps: Annotated[list[CanaryStep], Field(min_length=1, max_length=64)]
     analysis: Analysis = Analysis()
+    notify: CanaryNotify | None = None
 
     @property
     def changes(self) -> tuple[str, ...]:

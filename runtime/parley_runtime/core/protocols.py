@@ -161,6 +161,10 @@ class PlatformAdapter(Protocol):
 
     async def send(self, message: OutboundMessage) -> None: ...
 
+    async def announce(self, chat_id: str, text: str) -> None:
+        """Post plain `text` unprompted to chat `chat_id`: how the operator reports rollout decisions."""
+        ...
+
 
 @runtime_checkable
 class MediaSource(Protocol):

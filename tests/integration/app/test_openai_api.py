@@ -4,6 +4,8 @@ The real `parley serve` app runs in process (lifespan, SQLite, plugins folder), 
 SDK's own HTTP client over an ASGI transport; the models behind it are fake OpenAI servers on 127.0.0.1.
 """
 
+from __future__ import annotations
+
 import asyncio
 import base64
 import contextlib
@@ -13,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-import openai
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -25,9 +26,12 @@ from fakes.llm_servers import FakeOpenAI, key_for
 from fakes.llm_servers import Reply as Scripted
 from fakes.served import serve
 from integration.webhooks.harness import eventually
+from lazy_import import lazy_import
 from parley_runtime.app import bootstrap, routes_openai
 from parley_runtime.app.factory import create_app
 from parley_runtime.config.settings import RuntimeSettings
+
+openai = lazy_import("openai")  # ~0.5 s to import: paid when these tests run
 
 BOT = "demo"
 TOKEN = "sk-parley-test-token"

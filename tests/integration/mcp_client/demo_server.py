@@ -6,15 +6,20 @@ mid-session would.
 """
 
 import os
+from typing import TYPE_CHECKING
 
-from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.mcpserver.utilities.types import Image
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
 
 PNG = bytes.fromhex("89504e470d0a1a0a") + b"tiny picture"
 
 
-def build(name: str = "demo") -> MCPServer:
+def build(name: str = "demo") -> "MCPServer":
+    # Imported here: the SDK takes ~0.5 s, which every xdist worker would pay while collecting.
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ToolError
+    from mcp.server.mcpserver.utilities.types import Image
+
     server = MCPServer(name, log_level="WARNING")
 
     @server.tool()

@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
-from fakes.kmock_harness import Cluster, chatbot, wait_for
+from fakes.http_api import serve
+from fakes.kmock_harness import Cluster, binding, chatbot, wait_for
+from fakes.telegram_api import FakeTelegram
 from integration.operator.canary_harness import (
     FakeClock,
     FakeEngine,
@@ -218,3 +220,76 @@ def test_a_return_to_an_earlier_revision_is_applied_without_steps(
     assert listed.returncode == 0, listed.stderr
     assert [line.split()[0] for line in listed.stdout.splitlines()] == ["REVISION", "2", "3", "4"]
     assert "revert to revision 2  (current)" in listed.stdout
+
+
+def events_of(cluster: Cluster, bot: str, reason: str) -> list[str]:
+    events = cluster.core.list_namespaced_event(cluster.ns).items
+    return [e.message for e in events if e.involved_object.name == bot and e.reason == reason]
+
+
+def test_decisions_are_told_to_the_chat_of_the_bots_own_binding(
+    env: tuple[Cluster, InProcessOperator], clock: FakeClock
+) -> None:
+    """`spec.canary.notify`: the promotion and the rollback after it reach the Telegram chat through
+    the bot's binding (its token read from the binding's Secret); a binding that is not the bot's is a
+    Warning Event, and the release goes on."""
+    cluster, _ = env
+    telegram = FakeTelegram(token="4242:notify-token")
+    canary_engine, stable_engine = FakeEngine("canary"), FakeEngine("stable")
+    with serve(telegram.api.app) as api_base:
+        try:
+            cluster.secret("tg-announcer", {"botToken": telegram.token})
+            tg = binding("announcer-tg", "announcer", "telegram", "tg-announcer")
+            tg["spec"]["settings"] = {"apiBase": api_base}
+            cluster.create("platformbindings", tg)
+            engine_pod(cluster, "announcer", "canary", canary_engine.port)
+            engine_pod(cluster, "announcer", "stable", stable_engine.port)
+            cluster.create("chatbots", chatbot("announcer", persona={"systemPrompt": V1}))
+            wait_for(lambda: causes(cluster, "announcer") == [(1, "spec")], "revision 1")
+
+            notify = {"bindingRef": {"name": "announcer-tg"}, "chatId": "-1001234"}
+            steps = [{"setWeight": 20}, {"pause": {"duration": "2m"}}]
+            canary = {"persona": {"systemPrompt": V2}, "steps": steps, "analysis": ANALYSIS, "notify": notify}
+            cluster.patch("chatbots", "announcer", {"spec": {"canary": canary}})
+            wait_for(lambda: at(cluster, "announcer", step=1, weight=20), "step 1 at 20%")
+            for _ in range(2):
+                canary_engine.handled(30)
+                stable_engine.handled(300)
+                clock.advance(61)
+                wait_for(lambda: analysed(cluster, "announcer", verdict="Pass", since=clock.now()), "a pass")
+            wait_for(lambda: at(cluster, "announcer", phase="Promoted"), "Promoted")
+            (promoted,) = wait_for(lambda: telegram.sent() or None, "the promotion told")
+            assert promoted["chat_id"] == "-1001234"
+            assert promoted["text"].startswith("[announcer] Promoted: promoted persona ")
+            assert promoted["text"].endswith(" after 2 steps") and telegram.token not in promoted["text"]
+
+            # `parley rollback` removes spec.canary; the rollback is still told (the record kept the chat).
+            assert parley("rollback", "announcer").returncode == 0
+            told = wait_for(lambda: telegram.sent()[1:] or None, "the rollback told")
+            assert [m["chat_id"] for m in told] == ["-1001234"]
+            assert told[0]["text"].startswith("[announcer] Rollback: promotion of ")
+
+            # Told through a binding of another bot: a Warning Event, and the canary still starts.
+            wrong = {**notify, "bindingRef": {"name": "someone-elses"}}
+            canary = {
+                "persona": {"systemPrompt": V2 + " (v3)"},
+                "steps": steps,
+                "analysis": ANALYSIS,
+                "notify": wrong,
+            }
+            cluster.patch("chatbots", "announcer", {"spec": {"canary": canary}})
+            wait_for(lambda: at(cluster, "announcer", step=1, weight=20), "the second canary at 20%")
+            for _ in range(4):  # too few canary messages: held, which is told — and cannot be
+                canary_engine.handled(2)
+                stable_engine.handled(300)
+                clock.advance(61)
+                wait_for(lambda: analysed(cluster, "announcer", since=clock.now()), "the window")
+            wait_for(lambda: at(cluster, "announcer", phase="Inconclusive"), "Inconclusive")
+            (failed,) = wait_for(
+                lambda: events_of(cluster, "announcer", "NotifyFailed") or None, "NotifyFailed"
+            )
+            assert failed == "PlatformBinding someone-elses is not a ready binding of this bot"
+            assert len(telegram.sent()) == 2
+        finally:
+            canary_engine.close()
+            stable_engine.close()

@@ -1,17 +1,21 @@
 """The OpenAI-compatible endpoint in the cluster: the gateway forwards to an engine of the caller's
 track, which checks the bearer token and answers (the official `openai` SDK as the client)."""
 
+from __future__ import annotations
+
 from pathlib import Path
 
 import httpx2
-import openai
 import pytest
 
 from integration.split.conftest import API_TOKEN, BOT, INTERNAL_TOKEN, Cluster
 from integration.split.harness import free_port
+from lazy_import import lazy_import
 from parley_runtime.app import bootstrap
 from parley_runtime.app.factory import create_app
 from parley_runtime.config.settings import RuntimeSettings
+
+openai = lazy_import("openai")  # ~0.5 s to import: paid when these tests run
 
 HI = [{"role": "user", "content": "hi"}]
 

@@ -459,3 +459,16 @@ def test_records_written_before_config_canaries_still_resume() -> None:
     held = record(phase="Promoted", step=4, weight=0)  # no overlay: the version alone is promoted
     d = canary.decide(config_inputs(held, None, now=at(70)))
     assert d.stable_version == "1.5.0" and d.stable is not None and d.stable.config["persona"] == P1
+
+
+def test_the_record_keeps_the_chat_to_tell_and_drops_one_that_does_not_read() -> None:
+    notify = {"bindingRef": {"name": "helpdesk-telegram"}, "chatId": "-100123"}
+    told = Canary.model_validate({"version": "1.5.0", "steps": STEPS, "notify": notify})
+    d = canary.decide(canary.Inputs("1.4.0", told, None, T0))
+    assert d.record is not None and d.record.notify == notify
+    stored = Record.from_dict(d.record.to_dict())
+    assert stored is not None and stored.notify == notify
+    # Once spec.canary is gone, the record still names the chat (a rollback is told there).
+    after = canary.decide(canary.Inputs("1.4.0", None, stored, at(1)))
+    assert after.record is None or after.record.notify == notify
+    assert Record.from_dict({**record(), "notify": {"chatId": 5}}).notify is None  # type: ignore[union-attr]

@@ -160,7 +160,9 @@ def test_status_schema() -> None:
         "overlayHash",
         "baseConfigHash",
         "overlay",
+        "notify",
     }
+    assert set(props["canary"]["properties"]["notify"]["properties"]) == {"bindingRef", "chatId"}
     history = props["history"]["items"]["properties"]
     assert set(history) == {"revision", "version", "configHash", "promotedAt", "cause", "config"}
     assert history["config"]["x-kubernetes-preserve-unknown-fields"] is True

@@ -22,6 +22,8 @@ TITLE_CHARS = 30  # the markdown title is what the notification and the chat lis
 EXPIRY_MARGIN_MS = 5_000
 RETRYABLE_ERRCODES = frozenset({-1, 130101})  # system busy; "send too fast"
 DOWNLOAD_PATH = "/v1.0/robot/messageFiles/download"
+GROUP_SEND_PATH = "/v1.0/robot/groupMessages/send"
+USERS_SEND_PATH = "/v1.0/robot/oToMessages/batchSend"
 
 
 class Rejected(PermanentSendError):
@@ -125,6 +127,15 @@ class DingTalkClient:
 
         await common_tokens.send_with_token(self.tokens, post, platform=PLATFORM)
         return answer
+
+    async def robot_send(
+        self, path: str, target: dict[str, Any], text: str, *, robot_code: str, markdown: bool
+    ) -> None:
+        """One robot message (`sampleText` or `sampleMarkdown`) to `target`: a group's
+        `openConversationId` (GROUP_SEND_PATH) or `userIds` (USERS_SEND_PATH)."""
+        msg_key, msg_param = openapi_message(text, markdown=markdown)
+        payload = {"robotCode": robot_code, "msgKey": msg_key, "msgParam": msg_param, **target}
+        await self.robot_call(path, payload)
 
     async def fetch_media(self, attachment: Attachment, max_bytes: int, *, robot_code: str) -> bytes:
         """An inbound message's file: its downloadCode buys a short-lived URL (messageFiles/download),

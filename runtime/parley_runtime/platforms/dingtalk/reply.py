@@ -1,4 +1,5 @@
-"""How one reply reaches DingTalk: the sessionWebhook while valid, else the robot OpenAPI (if configured).
+"""How one reply reaches DingTalk: the sessionWebhook while valid, else the robot OpenAPI (if configured);
+and how an announcement, which answers nothing, reaches a group (always the robot OpenAPI).
 
 Markdown goes as DingTalk's `markdown` message (the source as it is); a part DingTalk refuses in that
 form is sent again as plain text. Neither the sessionWebhook nor the robot message API takes uploaded
@@ -87,13 +88,21 @@ def _route(
     if not isinstance(code, str) or not code:
         raise PermanentSendError(client.PLATFORM, "sessionWebhook expired and no robotCode configured")
     if ctx.get("is_group"):
-        path, target = "/v1.0/robot/groupMessages/send", {"openConversationId": ctx.get("conversation_id")}
+        path, target = client.GROUP_SEND_PATH, {"openConversationId": ctx.get("conversation_id")}
     else:
         staff_id = ctx.get("sender_staff_id") or message.inbound.user_id
-        path, target = "/v1.0/robot/oToMessages/batchSend", {"userIds": [staff_id]}
+        path, target = client.USERS_SEND_PATH, {"userIds": [staff_id]}
 
     async def to_robot_api(text: str, markdown: bool) -> None:
-        msg_key, msg_param = client.openapi_message(text, markdown=markdown)
-        await api.robot_call(path, {"robotCode": code, "msgKey": msg_key, "msgParam": msg_param, **target})
+        await api.robot_send(path, target, text, robot_code=code, markdown=markdown)
 
     return to_robot_api
+
+
+async def announce(api: client.DingTalkClient, chat_id: str, text: str, *, robot_code: str | None) -> None:
+    """Plain `text` to the group whose openConversationId (`cid…`) is `chat_id`, through the robot
+    OpenAPI: without an inbound message there is no sessionWebhook. The robotCode of an enterprise-internal
+    app's robot is its AppKey, so the configured `robotCode` is only needed when they differ."""
+    target = {"openConversationId": chat_id}
+    code = robot_code or api.app_key
+    await api.robot_send(client.GROUP_SEND_PATH, target, text, robot_code=code, markdown=False)

@@ -75,6 +75,9 @@ class DingTalkStreamConnection:
     async def send(self, message: OutboundMessage) -> None:
         await reply.deliver(self._api, message, robot_code=self._settings.robot_code, adapter=self._ctx)
 
+    async def announce(self, chat_id: str, text: str) -> None:
+        await reply.announce(self._api, chat_id, text, robot_code=self._settings.robot_code)
+
     async def fetch_media(self, message: InboundMessage, attachment: Attachment, max_bytes: int) -> bytes:
         robot_code = self._settings.robot_code or self._app_key
         return await self._api.fetch_media(attachment, max_bytes, robot_code=robot_code)

@@ -45,6 +45,7 @@ class DiscordAdapter:
         # Who the bot is: slash commands are addressed to it by construction, so the id only names the
         # follow-up webhook when a reply context lacks the interaction's own `application_id`.
         self._application_id = ctx.credentials.get("applicationId", "")
+        self._bot_token = ctx.credentials.get("botToken", "")
 
     def __repr__(self) -> str:
         return f"DiscordAdapter(binding={self._ctx.binding!r})"
@@ -101,6 +102,13 @@ class DiscordAdapter:
                     log.warning("discord reply attachment %d is not a data URL; skipped", position + 1)
                     continue
             await client.send(self._ctx.http, api_base, app_id, token, content, upload, original=index == 0)
+
+    async def announce(self, chat_id: str, text: str) -> None:
+        """A message in the channel whose id is `chat_id` (Developer Mode → Copy Channel ID), with the
+        bot token: interaction tokens only answer a command."""
+        if not chat_id.isdecimal():
+            raise PermanentSendError(self.platform, "a channel id is a number (Copy Channel ID)")
+        await client.post_to_channel(self._ctx.http, self._settings.api_base, self._bot_token, chat_id, text)
 
 
 def _upload(attachment: Attachment, position: int) -> client.Upload | None:

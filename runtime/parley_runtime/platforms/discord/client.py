@@ -1,8 +1,9 @@
 """Interaction follow-ups: edit the deferred `@original` response, then POST further messages; a file
-goes along as multipart/form-data (`payload_json` + `files[0]`, Discord's "Uploading Files").
+goes along as multipart/form-data (`payload_json` + `files[0]`, Discord's "Uploading Files"). Messages
+nobody asked for go to a channel with the bot token (`POST /channels/{id}/messages`).
 
-Both URLs contain the interaction token, so errors name only the operation and the status, and
-transport exceptions are re-raised without their cause chain.
+The follow-up URLs contain the interaction token, so errors name only the operation and the status,
+and transport exceptions are re-raised without their cause chain.
 """
 
 import json
@@ -15,7 +16,7 @@ from parley_runtime.core import retry
 from parley_runtime.platforms.common.http import retry_after_seconds
 from parley_runtime.platforms.errors import PermanentSendError, RetryableSendError
 
-__all__ = ["DEFAULT_API_BASE", "Upload", "send"]
+__all__ = ["DEFAULT_API_BASE", "Upload", "post_to_channel", "send"]
 
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 PLATFORM = "discord"
@@ -61,10 +62,16 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 async def _request(
-    http: httpx.AsyncClient, method: str, url: str, what: str, content: str, upload: Upload | None
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    what: str,
+    content: str,
+    upload: Upload | None,
+    headers: dict[str, str] | None = None,
 ) -> None:
     try:
-        response = await http.request(method, url, **_body(content, upload))
+        response = await http.request(method, url, headers=headers, **_body(content, upload))
     except httpx.TimeoutException:
         raise RetryableSendError(PLATFORM, f"{what} timed out") from None
     except httpx.TransportError as exc:
@@ -78,8 +85,12 @@ async def _request(
     raise PermanentSendError(PLATFORM, f"{what}: HTTP {status}")
 
 
+def _base(api_base: str | None) -> str:
+    return (api_base or DEFAULT_API_BASE).rstrip("/")
+
+
 def _webhook(api_base: str | None, application_id: str, token: str) -> str:
-    return f"{(api_base or DEFAULT_API_BASE).rstrip('/')}/webhooks/{application_id}/{token}"
+    return f"{_base(api_base)}/webhooks/{application_id}/{token}"
 
 
 async def send(
@@ -99,3 +110,12 @@ async def send(
         await _request(http, "PATCH", f"{url}/messages/@original", "edit original", content, upload)
     else:
         await _request(http, "POST", url, "follow-up", content, upload)
+
+
+async def post_to_channel(
+    http: httpx.AsyncClient, api_base: str | None, bot_token: str, channel_id: str, content: str
+) -> None:
+    """One text message in channel `channel_id` (a snowflake), sent as the bot."""
+    url = f"{_base(api_base)}/channels/{channel_id}/messages"
+    headers = {"authorization": f"Bot {bot_token}"}
+    await _request(http, "POST", url, "channel message", content, None, headers)

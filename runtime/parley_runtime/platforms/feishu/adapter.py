@@ -177,6 +177,11 @@ class FeishuAdapter:
             raise PermanentSendError(self.platform, f"no {id_type} to send to in the reply context")
         await self._api.create(id_type, receive_id, msg_type, content, uuid)
 
+    async def announce(self, chat_id: str, text: str) -> None:
+        """A text message to the group `chat_id` (`oc_…`) with the tenant token. No dedup uuid: two
+        equal announcements within the hour are both meant."""
+        await self._api.create("chat_id", chat_id, "text", client.text_content(text), None)
+
 
 def _chunks(message: OutboundMessage) -> list[str]:
     """The reply's text cut at Feishu's limits: Markdown by its source, for one card each."""

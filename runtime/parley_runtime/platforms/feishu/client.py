@@ -144,9 +144,12 @@ class FeishuClient:
         await self._authorized("POST", f"/open-apis/im/v1/messages/{message_id}/reply", json=payload)
 
     async def create(
-        self, receive_id_type: str, receive_id: str, msg_type: str, content: str, uuid: str
+        self, receive_id_type: str, receive_id: str, msg_type: str, content: str, uuid: str | None
     ) -> None:
-        payload = {"receive_id": receive_id, "msg_type": msg_type, "content": content, "uuid": uuid}
+        """A new message to `receive_id`; `uuid` makes a repeat within 1 h a no-op (None: no dedup)."""
+        payload = {"receive_id": receive_id, "msg_type": msg_type, "content": content}
+        if uuid is not None:
+            payload["uuid"] = uuid
         params = {"receive_id_type": receive_id_type}
         await self._authorized("POST", "/open-apis/im/v1/messages", json=payload, params=params)
 

@@ -78,9 +78,20 @@ class HttpAdapter:
         if message.attachments:
             payload["attachments"] = media.reply_attachments(message.attachments)
         async for _index, _text in self._ctx.unsent(message, [message.text]):
-            await client.post_reply(
-                self._ctx.http, url, payload, timeout_seconds=self._settings.callback_timeout_seconds
-            )
+            await self._post(url, payload)
+
+    async def announce(self, chat_id: str, text: str) -> None:
+        """`{"reply", "chat_id"}` to the configured `callbackUrl`: the reply body without the fields of
+        an inbound message (a caller's own `callback_url` comes only with one)."""
+        url = self._settings.callback_url
+        if not url:
+            raise PermanentSendError(self.platform, "announcing needs settings.callbackUrl")
+        await self._post(url, {"reply": text, "chat_id": chat_id})
+
+    async def _post(self, url: str, payload: dict[str, object]) -> None:
+        await client.post_reply(
+            self._ctx.http, url, payload, timeout_seconds=self._settings.callback_timeout_seconds
+        )
 
 
 def create(ctx: AdapterContext) -> HttpAdapter:

@@ -134,9 +134,17 @@ class OneBotAdapter:
             except Exception:
                 log.exception("onebot event could not be handed on", extra={"event_id": message.event_id})
 
-    def _connection_for(self, self_id: str) -> connection.Connection | None:
-        candidates = [c for c in self._connections if c.can_call and c.self_id in (self_id, None)]
-        return candidates[-1] if candidates else None
+    def _connection_for(self, self_id: str | None) -> connection.Connection:
+        """The newest API connection of bot `self_id` (of any bot for None); RetryableSendError when
+        this process holds none, so another attempt may reach the process that does."""
+        candidates = [
+            c for c in self._connections if c.can_call and (self_id is None or c.self_id in (self_id, None))
+        ]
+        if not candidates:
+            raise RetryableSendError(
+                self.platform, f"no OneBot API connection for bot {self_id or 'any'} in this process"
+            )
+        return candidates[-1]
 
     def _remember(self, self_id: str, answer: Any) -> None:
         """Keep the id `send_msg` answered, so a reply quoting that message is known to address us."""
@@ -158,10 +166,6 @@ class OneBotAdapter:
         if kind not in ("private", "group") or not isinstance(target, str) or not target.isdigit():
             raise PermanentSendError(self.platform, "reply context has no OneBot target")
         conn = self._connection_for(self_id)
-        if conn is None:
-            raise RetryableSendError(
-                self.platform, f"no OneBot API connection for bot {self_id} in this process"
-            )
         body = markdown.to_plain(message.text) if message.format == "markdown" else message.text
         chunks = text.split_text(body)
         parts = reply.parts(self.platform, chunks, message)
@@ -169,7 +173,7 @@ class OneBotAdapter:
         async for index, part in self._ctx.unsent(message, parts):
             segments: list[dict[str, Any]]
             if index < len(chunks):
-                segments = [{"type": "text", "data": {"text": part}}]
+                segments = [_text_segment(part)]
             else:
                 attachment = message.attachments[index - len(chunks)]
                 segment = _media_segment(attachment)
@@ -180,10 +184,33 @@ class OneBotAdapter:
             if index == 0 and quote and segments[0]["type"] != "record":  # a voice note stands alone
                 segments.insert(0, {"type": "reply", "data": {"id": str(context["message_id"])}})
             params = {"message_type": kind, target_key: int(target), "message": segments}
-            answer = await conn.call(
-                "send_msg", params, timeout_seconds=self._settings.action_timeout_seconds
-            )
-            self._remember(self_id, answer)
+            await self._send_msg(conn, self_id, params)
+
+    async def announce(self, chat_id: str, text: str) -> None:
+        """`send_msg` over this process's newest API connection: `chat_id` is a group number, or
+        `group:<number>` / `private:<QQ number>` (the reply context's `message_type`), so a private
+        chat is reachable too. Only the gateway process holding the socket can announce."""
+        kind, target_key, target = _announce_target(chat_id)
+        conn = self._connection_for(None)
+        params = {"message_type": kind, target_key: target, "message": [_text_segment(text)]}
+        await self._send_msg(conn, conn.self_id or "", params)
+
+    async def _send_msg(self, conn: connection.Connection, self_id: str, params: dict[str, Any]) -> None:
+        answer = await conn.call("send_msg", params, timeout_seconds=self._settings.action_timeout_seconds)
+        self._remember(self_id, answer)
+
+
+def _announce_target(chat_id: str) -> tuple[str, str, int]:
+    """(message_type, its id parameter, the number) named by an announcement's `chat_id`."""
+    kind, _, number = chat_id.rpartition(":")
+    kind = kind or "group"
+    if kind not in ("group", "private") or not number.isdecimal():
+        raise PermanentSendError(connection.PLATFORM, "chat id is <group number>, group:<n> or private:<n>")
+    return kind, "group_id" if kind == "group" else "user_id", int(number)
+
+
+def _text_segment(text: str) -> dict[str, Any]:
+    return {"type": "text", "data": {"text": text}}
 
 
 def _media_segment(attachment: Attachment) -> dict[str, Any] | None:

@@ -1,4 +1,5 @@
-"""QQ adapter: signed webhook (op 13 validation, op 0 dispatch → ACK op 12) in, passive replies out.
+"""QQ adapter: signed webhook (op 13 validation, op 0 dispatch → ACK op 12) in, passive replies out
+(and, for `announce`, a proactive group message, which QQ may refuse: see `QQAdapter.announce`).
 
 Replies are plain text (QQ's markdown needs a template approved per bot, so Markdown is rendered as
 readable text). Images in a reply go out only in guild channels (multipart `file_image`): QQ groups and
@@ -8,6 +9,7 @@ documented as "not supported yet"), so there they are left out. Audio is never s
 
 import json
 import logging
+import re
 from collections import OrderedDict
 
 from parley_runtime.config.platforms import QQSettings
@@ -27,6 +29,7 @@ OP_DISPATCH, OP_ACK, OP_VALIDATION = 0, 12, 13
 TARGETS = ("user", "group", "channel")
 ACK = b'{"op": 12}'
 _SEQ_MEMORY = 4096
+_OPENID = re.compile(r"[A-Za-z0-9_-]{1,128}")  # what may go into the message URL's path
 # QQ documents neither a timestamp tolerance nor its retry schedule. A message older than the longest
 # passive-reply window (60 min after a C2C message; 5 min in groups) can no longer be answered and
 # proactive messages are gone (send.md), so 1 h behind never refuses an answerable delivery, retried
@@ -120,6 +123,15 @@ class QQAdapter:
                     "msg_seq": self._next_seq(msg_id, floor),
                 }
                 await self._api.send_message(str(target), openid, payload)
+
+    async def announce(self, chat_id: str, text: str) -> None:
+        """A proactive message (no `msg_id`) to the group whose `group_openid` is `chat_id`: reply
+        contexts are the only thing here that tells groups, users and channels apart, so an id alone
+        means a group. QQ stopped proactive messages on 2025-04-21; what it answers now is raised as
+        the usual send error."""
+        if not _OPENID.fullmatch(chat_id):
+            raise PermanentSendError(self.platform, "a group_openid is letters and digits")
+        await self._api.send_message("group", chat_id, {"content": text, "msg_type": 0})
 
     async def _send_attachment(self, target: str, openid: str, msg_id: str, attachment: Attachment) -> None:
         decoded = decode_data_url(attachment.url or "")

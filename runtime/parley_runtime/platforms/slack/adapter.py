@@ -159,6 +159,12 @@ class SlackAdapter:
                 payload["thread_ts"] = thread_ts
             await client.post_message(self._ctx.http, self._settings.api_base, self._token, payload)
 
+    async def announce(self, chat_id: str, text: str) -> None:
+        """`chat.postMessage` to the channel id `chat_id` (`C…`, `G…` or a DM's `D…`); the bot must
+        be a member of it."""
+        payload = {"channel": chat_id, "text": text}
+        await client.post_message(self._ctx.http, self._settings.api_base, self._token, payload)
+
     async def _send_file(
         self, attachment: Attachment, index: int, channel: str, thread_ts: str | None
     ) -> None:

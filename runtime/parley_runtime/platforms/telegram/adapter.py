@@ -147,6 +147,11 @@ class TelegramAdapter:
             else:
                 await self._api.send_message({**target, "text": part})
 
+    async def announce(self, chat_id: str, text: str) -> None:
+        """`sendMessage` to `chat_id` as given: a numeric id (negative for groups and channels) or a
+        public channel's `@username`, both of which Telegram accepts as a string."""
+        await self._api.send_message({"chat_id": chat_id, "text": text})
+
     async def _send_markdown(self, target: dict[str, Any], chunk: str) -> None:
         try:
             await self._api.send_message(

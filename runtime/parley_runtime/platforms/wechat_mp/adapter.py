@@ -107,6 +107,11 @@ class WeChatMpAdapter:
             if media_id is not None:
                 await self._api.send_image(openid, media_id)
 
+    async def announce(self, chat_id: str, text: str) -> None:
+        """A customer-service text message to the follower whose openid is `chat_id`; WeChat takes it
+        only within 48 h of that follower's last message (errcode 45015 otherwise, permanent)."""
+        await self._api.send_text(chat_id, text)
+
 
 def create(ctx: AdapterContext) -> WeChatMpAdapter:
     creds = ctx.credentials

@@ -75,6 +75,12 @@ class WeComAdapter:
             else:
                 await self._api.send(touser, part)
 
+    async def announce(self, chat_id: str, text: str) -> None:
+        """An app message (`message/send`) to the member whose userid is `chat_id` (several joined by
+        `|`, or `@all`): the app talks one to one, and `appchat/send` reaches only group chats the app
+        created itself, which Parley does not."""
+        await self._api.send(chat_id, text)
+
     async def _send_markdown(self, touser: str, chunk: str) -> None:
         """One chunk of Markdown source as a WeCom `markdown` message, or as plain text when WeCom
         refuses it (or it grew past the limit while rendering)."""

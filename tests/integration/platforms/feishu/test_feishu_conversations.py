@@ -12,15 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import lark_oapi as lark
 import pytest
-from lark_oapi.api.im.v1 import (
-    CreateImageRequestBody,
-    GetMessageResourceRequest,
-    GetMessageResponse,
-    ReplyMessageRequestBody,
-)
-from lark_oapi.channel.card.builder import new_card
 
 from adapter_contexts import make_adapter_context
 from fakes.feishu_api import BOT_INFO_PATH, IMAGES_PATH, TOKEN_PATH, FakeFeishuApi, Reply, form_fields
@@ -39,6 +31,20 @@ CREDS = {"appId": "cli_app", "appSecret": "app-secret", "verificationToken": "v-
 MID = "om_5ce6d572455d361153b7cb51da133945"
 REPLY = f"/open-apis/im/v1/messages/{MID}/reply"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+
+def sdk() -> Any:
+    """The official lark-oapi SDK, imported on use: it costs ~2 s of CPU, which every xdist worker would
+    otherwise pay while collecting."""
+    import lark_oapi
+
+    return lark_oapi
+
+
+def sdk_im() -> Any:
+    import lark_oapi.api.im.v1
+
+    return lark_oapi.api.im.v1
 
 
 @pytest.fixture
@@ -143,8 +149,8 @@ async def test_reply_to_the_bots_message_is_addressed_and_remembered(
     parent = "om_bot000000000000000000000000001"
     api.messages[parent] = api.app_sender()
     answer = {"code": 0, "data": {"items": [{"message_id": parent, "sender": api.app_sender()}]}}
-    sdk = lark.JSON.unmarshal(json.dumps(answer), GetMessageResponse).data.items[0].sender
-    assert (sdk.id, sdk.id_type, sdk.sender_type) == ("cli_app", "app_id", "app")  # the fake's shape
+    sender = sdk().JSON.unmarshal(json.dumps(answer), sdk_im().GetMessageResponse).data.items[0].sender
+    assert (sender.id, sender.id_type, sender.sender_type) == ("cli_app", "app_id", "app")  # the fake's shape
     for _ in range(2):
         msg = await receive(adapter, event("v2_group_reply.json"))
         assert (msg.is_group, msg.mentioned, msg.text) == (True, True, "那周五呢？")
@@ -186,7 +192,8 @@ async def test_fetch_media_uses_the_message_resource_api(api: FakeFeishuApi, htt
     assert await adapter.fetch_media(msg, msg.attachments[0], 10_000) == PNG
     (call,) = [r for r in api.requests if "/resources/" in r.path]
     sdk = (
-        GetMessageResourceRequest.builder()
+        sdk_im()
+        .GetMessageResourceRequest.builder()
         .message_id("om_image000000000000000000000000")
         .file_key("img_v2_example")
         .type("image")
@@ -244,8 +251,10 @@ async def test_markdown_goes_as_a_card_with_one_markdown_element(
     await make(api, http).send(reply("## 值班\n**张三**", "markdown"))
     (call,) = api.calls(REPLY)
     body = call.json()
-    assert set(body) <= set(ReplyMessageRequestBody._types)
+    assert set(body) <= set(sdk_im().ReplyMessageRequestBody._types)
     assert body["msg_type"] == "interactive"
+    from lark_oapi.channel.card.builder import new_card
+
     sdk_card = new_card().markdown("## 值班\n**张三**").build().data
     assert json.loads(body["content"]) == {k: v for k, v in sdk_card.items() if v}
 
@@ -284,7 +293,7 @@ async def test_image_is_uploaded_then_sent_after_the_text(
     await make(api, http).send(reply("图表如下", attachments=(png(),)))
     (upload,) = api.calls(IMAGES_PATH)
     fields = form_fields(upload)
-    assert set(fields) == set(CreateImageRequestBody._types)
+    assert set(fields) == set(sdk_im().CreateImageRequestBody._types)
     assert fields["image_type"] == (None, b"message") and fields["image"][1] == PNG
     assert upload.headers["authorization"] == "Bearer t-1"
     text, image = api.calls(REPLY)
