@@ -1,10 +1,11 @@
 """JSON logs, one object per line, with secrets masked before anything is written."""
 
-import json
 import logging
 import sys
 from collections.abc import Iterable
 from typing import Any
+
+import orjson
 
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 
@@ -28,7 +29,7 @@ class RedactingJsonFormatter(logging.Formatter):
                 payload[key] = value
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
-        return self.redact(json.dumps(payload, ensure_ascii=False, default=str))
+        return self.redact(orjson.dumps(payload, default=str).decode())
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:
@@ -43,6 +44,10 @@ def configure(level: str = "INFO", *, fmt: str = "json", secrets: Iterable[str] 
         handler.setFormatter(RedactingJsonFormatter(secrets))
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # A reply logs one line: skip what no line of ours shows (the caller's file and line, thread and
+    # process names), which the logging module would otherwise look up for every record.
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
