@@ -50,7 +50,7 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
             try:
                 outcome = await ctx.reconciler.reconcile(namespace, name, bindings, background=True)
             except Exception as e:
-                if kwargs.get("stopped"):
+                if kwargs.get("stopped") or ctx.closing:  # kopf may not have told this timer yet
                     return
                 if isinstance(e, errors.ApiError):
                     raise kopf.TemporaryError(f"Kubernetes API: {e}", delay=retry_delay) from None

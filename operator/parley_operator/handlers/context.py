@@ -33,6 +33,8 @@ class OperatorContext:
     _client: KubeClient | None = None
     _scrape: httpx.AsyncClient | None = None
     _reconciler: Reconciler | None = None
+    # Set once the cleanup starts closing the clients: a reconcile failing from then on is the exit's.
+    closing: bool = False
 
     def client(self) -> KubeClient:
         """Built on first use, after kopf's login filled `credentials`."""
@@ -62,6 +64,9 @@ class OperatorContext:
         return self._reconciler
 
     async def close(self) -> None:
+        self.closing = True
+        if self._reconciler is not None:
+            await self._reconciler.notifier.aclose()
         if self._http is not None:
             await self._http.aclose()
             self._http, self._client = None, None
