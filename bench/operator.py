@@ -61,7 +61,6 @@ def progress(server: KMockThread, names: set[str]) -> tuple[int, int]:
                 ready += any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
             dkey = (DEPLOYMENTS, NAMESPACE, name)
             deployed += dkey in objects and not objects[dkey].deleted
-        emulator.forget_requests()
         return ready, deployed
 
     return server.call(count, timeout=60)
@@ -123,9 +122,6 @@ def main() -> None:
             for i in range(args.bots):
                 r = http.post(f"/apis/parley.dev/v1alpha1/namespaces/{NAMESPACE}/chatbots", json=chatbot(i))
                 r.raise_for_status()
-                if i % 100 == 99:
-                    server.forget_requests()
-        server.forget_requests()
         kubeconfig = server.write_kubeconfig(workdir / "kubeconfig", namespace=NAMESPACE)
         parley = str(Path(sys.executable).with_name("parley"))
         cmd = [
@@ -175,7 +171,6 @@ def main() -> None:
                         time.sleep(0.002)
                     else:
                         latencies.append(time.perf_counter() - t0)
-                    server.forget_requests()
         finally:
             sampler.stop()
             total_cpu_operator = cpu(op)

@@ -11,8 +11,8 @@ itself. `ParleyEmulator` adds the parts kopf and the operator depend on (see doc
 - 422 instead of 500 when a JSON-patch `test` operation fails (kopf relies on it);
 - lists that carry a resourceVersion, and watches that continue from it instead of replaying every
   object as ADDED, and that do not lose the events written while they start;
-- O(1) lookup of a named object (KMock scans all objects per request), and a way to drop the
-  request log (`forget_requests`), so that large runs do not slow down quadratically.
+- O(1) lookup of a named object (KMock scans all objects per request), and a request log that holds
+  only the requests being served (KMock scans it for each request), so that long runs stay flat.
 
 `Cluster` and the manifest factories are what tests use to drive it through the real
 `kubernetes` client; `wait_for` polls with a deadline (a wait, not a timing assertion).
@@ -213,12 +213,6 @@ class ParleyEmulator(kmock.KubernetesEmulator):
         finally:
             await bus.unmark(mark)
 
-    def forget_requests(self) -> int:
-        """Drop the request log (KMock matches each request against all earlier ones)."""
-        n = len(self._requests)
-        self._requests.clear()
-        return n
-
 
 def _merge(base: Any, patch: Any) -> Any:
     """RFC 7386 JSON merge patch, only to tell whether a spec write changes anything."""
@@ -284,15 +278,6 @@ class KMockThread:
         """Run a coroutine on the emulator's loop (its state is not thread-safe)."""
         assert self._loop is not None
         return asyncio.run_coroutine_threadsafe(factory(), self._loop).result(timeout)
-
-    def forget_requests(self) -> int:
-        emulator = self.emulator
-        assert emulator is not None
-
-        async def forget() -> int:
-            return emulator.forget_requests()
-
-        return self.call(forget)
 
     def write_kubeconfig(self, path: Path, namespace: str = "default") -> Path:
         """A kubeconfig for both kopf's login and the `kubernetes` client (plain HTTP, no auth)."""

@@ -65,8 +65,9 @@ __all__ = [
     "serve_app",
 ]
 
-# The LLM fakes need no WebSockets and pin the plain asyncio loop and h11, the most predictable pair.
-_UVICORN: dict[str, Any] = {"log_level": "critical", "ws": "none", "loop": "asyncio", "http": "h11"}
+# The LLM fakes need no WebSockets and pin the plain asyncio loop; httptools parses (h11, pure Python,
+# took as much CPU as the rest of a chat where a test sends thousands).
+_UVICORN: dict[str, Any] = {"log_level": "critical", "ws": "none", "loop": "asyncio", "http": "httptools"}
 
 
 @dataclass(frozen=True)

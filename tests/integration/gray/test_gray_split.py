@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from collections import Counter
 from typing import Any
 
+import aiohttp
 import httpx
 
 from fakes.http_api import Recorded
@@ -27,16 +29,18 @@ def expected_track(platform: str, user: str, weight: float) -> str:
 
 
 async def chat_all(url: str, users: list[str], text: str) -> dict[str, dict[str, Any]]:
-    """One chat message per user, a few dozen at a time; user → the gateway's JSON answer."""
+    """One chat message per user, a few dozen at a time; user → the gateway's JSON answer. (aiohttp:
+    thousands of calls, at a quarter of httpx's CPU per call.)"""
     gate = asyncio.Semaphore(24)
-    limits = httpx.Limits(max_connections=24, max_keepalive_connections=24)
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
+    connector = aiohttp.TCPConnector(limit=24)
+    async with aiohttp.ClientSession(url, connector=connector, timeout=aiohttp.ClientTimeout(30)) as http:
 
         async def one(user: str) -> tuple[str, dict[str, Any]]:
-            async with gate:
-                r = await http.post("/api/v1/chat", json={"message": f"{text} from {user}", "user_id": user})
-            assert r.status_code == 200, r.text
-            return user, r.json()
+            body = {"message": f"{text} from {user}", "user_id": user}
+            async with gate, http.post("/api/v1/chat", json=body) as r:
+                text_of = await r.text()
+                assert r.status == 200, text_of
+                return user, json.loads(text_of)
 
         return dict(await asyncio.gather(*(one(u) for u in users)))
 

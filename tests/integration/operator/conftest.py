@@ -40,13 +40,6 @@ def cluster(kubeconfig: Path, operator: dict[str, Any]) -> Cluster:
     return Cluster(api)
 
 
-@pytest.fixture
-def fresh_request_log(kmock_server: KMockThread) -> Iterator[None]:
-    """KMock matches each request against every earlier one: keep its log short between tests."""
-    yield
-    kmock_server.forget_requests()
-
-
 @pytest.fixture(scope="module")
 def clock() -> FakeClock:
     return FakeClock()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import pytest
-
 from fakes.kmock_harness import NAMESPACE, Cluster, chatbot, wait_for
 from integration.operator.canary_harness import (
     FakeClock,
@@ -20,8 +18,6 @@ from integration.operator.canary_harness import (
     image,
     routes,
 )
-
-pytestmark = pytest.mark.usefixtures("fresh_request_log")
 
 ANALYSIS = {"interval": "1m", "minSampleSize": 10, "maxErrorRate": 0.05, "maxP99Seconds": 8}
 

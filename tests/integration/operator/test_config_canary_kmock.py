@@ -14,8 +14,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from fakes.http_api import serve
 from fakes.kmock_harness import Cluster, binding, chatbot, wait_for
 from fakes.telegram_api import FakeTelegram
@@ -33,8 +31,6 @@ from integration.operator.canary_harness import (
     history,
     image,
 )
-
-pytestmark = pytest.mark.usefixtures("fresh_request_log")
 
 _SCRIPT = Path(sys.executable).with_name("parley")
 PARLEY = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "parley_runtime.cli"]
