@@ -25,11 +25,13 @@ lint: $(BIN)/.installed
 
 # Bytecode is cached even where the environment turns it off (PYTHONDONTWRITEBYTECODE=1): every `parley`
 # process a test starts, and every xdist worker's collection, would otherwise compile the sources anew.
+# It is compiled once up front, so that the workers of a fresh clone do not each compile it at once.
 test: export PYTHONDONTWRITEBYTECODE =
 
 # Four workers on two cores: most tests wait on sockets and subprocesses. `loadfile` keeps a module's
 # tests (and its module-scoped servers) on one worker.
 test: lint
+	$(BIN)/python -m compileall -q -j 0 runtime operator tests/fakes
 	$(BIN)/pytest -q -n 4 --dist loadfile
 
 unit: $(BIN)/.installed
