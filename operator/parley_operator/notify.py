@@ -8,7 +8,7 @@ Event (`NotifyFailed`) on the ChatBot, never a failed reconcile: the decision st
 import base64
 import binascii
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -36,7 +36,7 @@ def target(observed: Observed) -> CanaryNotify | None:
     if bot is not None and bot.spec.canary is not None and bot.spec.canary.notify is not None:
         return bot.spec.canary.notify
     record = Record.from_dict(observed.bot.status.get("canary"))
-    return CanaryNotify.model_validate(record.notify) if record and record.notify else None
+    return record.notify if record else None
 
 
 def text(bot: str, event: Event) -> str:
@@ -58,18 +58,15 @@ def decode(secret: Mapping[str, Any] | None) -> dict[str, str]:
 
 
 class Notifier:
-    def __init__(self, http: Callable[[], httpx.AsyncClient] | None = None) -> None:
-        """`http` gives the client adapters post with (made on first use: it binds to the loop)."""
-        self._http = http
-        self._made: httpx.AsyncClient | None = None
+    def __init__(self) -> None:
+        # Made on first use: the client binds to the running loop.
+        self._http: httpx.AsyncClient | None = None
         self._metrics: Metrics | None = None
 
     def _client(self) -> httpx.AsyncClient:
-        if self._http is not None:
-            return self._http()
-        if self._made is None:
-            self._made = httpx.AsyncClient(timeout=TIMEOUT)
-        return self._made
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=TIMEOUT)
+        return self._http
 
     async def tell(
         self, client: KubeClient, observed: Observed, events: Sequence[Event]
@@ -86,7 +83,7 @@ class Notifier:
             return (_failed(why),)
         spec = binding.binding.spec
         secret = spec.credentials.secret_ref
-        credentials = {}
+        credentials: dict[str, str] = {}
         if secret is not None:
             credentials = decode(await client.get(Ref("v1", "Secret", view.namespace, secret.name)))
         self._metrics = self._metrics or Metrics()
@@ -110,8 +107,8 @@ class Notifier:
         return tuple(failures)
 
     async def aclose(self) -> None:
-        if self._made is not None:
-            await self._made.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
 
 def _binding(bindings: Sequence[BindingView], name: str) -> BindingView | None:

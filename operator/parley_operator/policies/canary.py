@@ -163,7 +163,7 @@ def decide(inp: Inputs) -> Decision:
     notify = inp.canary.notify if inp.canary is not None else None
     if decision.record is None or notify is None:
         return decision
-    return replace(decision, record=decision.record.but(notify=notify.model_dump(by_alias=True)))
+    return replace(decision, record=decision.record.but(notify=notify))
 
 
 def _decide(inp: Inputs) -> Decision:

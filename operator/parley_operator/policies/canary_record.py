@@ -102,7 +102,7 @@ class Record:
     base_config_hash: str | None = None
     overlay: Mapping[str, Any] | None = None  # kept once promoted
     # `spec.canary.notify` as last seen: a rollback that removes spec.canary is still announced.
-    notify: Mapping[str, Any] | None = None
+    notify: CanaryNotify | None = None
 
     @property
     def active(self) -> bool:
@@ -144,7 +144,7 @@ class Record:
             ("overlayHash", self.overlay_hash),
             ("baseConfigHash", self.base_config_hash),
             ("overlay", None if self.overlay is None else dict(self.overlay)),
-            ("notify", None if self.notify is None else dict(self.notify)),
+            ("notify", None if self.notify is None else self.notify.model_dump(by_alias=True)),
         )
         out.update({key: value for key, value in optional if value is not None})
         return out
@@ -184,10 +184,10 @@ class Record:
         )
 
 
-def _notify(value: Any) -> Mapping[str, Any] | None:
+def _notify(value: Any) -> CanaryNotify | None:
     """A `spec.canary.notify` block as recorded, or None when it does not read as one."""
     try:
-        return CanaryNotify.model_validate(value).model_dump(by_alias=True) if value is not None else None
+        return CanaryNotify.model_validate(value) if value is not None else None
     except pydantic.ValidationError:
         return None
 

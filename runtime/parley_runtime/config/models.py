@@ -387,7 +387,8 @@ DEFAULT_MIN_SAMPLES = 50
 CANARY_CHANGES = ("version", "persona", "models", "plugins")
 
 
-class BindingRef(SpecModel):
+# Another object of the same namespace, by name: a ChatBot, a Secret, a PlatformBinding.
+class ObjectRef(SpecModel):
     name: Annotated[str, Field(min_length=1, max_length=253)]
 
 
@@ -395,7 +396,7 @@ class CanaryNotify(SpecModel):
     """Where the operator posts a gray release's decisions (promoted, rolled back, aborted, held): a
     chat reached through one of the bot's own PlatformBindings."""
 
-    binding_ref: BindingRef
+    binding_ref: ObjectRef
     chat_id: Annotated[str, Field(min_length=1, max_length=256)]
 
 
@@ -519,16 +520,8 @@ class ChatBot(BaseModel):
         return self.metadata.name
 
 
-class BotRef(SpecModel):
-    name: Annotated[str, Field(min_length=1, max_length=253)]
-
-
-class SecretRef(SpecModel):
-    name: Annotated[str, Field(min_length=1, max_length=253)]
-
-
 class Credentials(SpecModel):
-    secret_ref: SecretRef | None = None
+    secret_ref: ObjectRef | None = None
 
 
 ChatOrUserId = Annotated[str, Field(min_length=1, max_length=256)]
@@ -564,7 +557,7 @@ class GroupPolicy(SpecModel):
 
 
 class PlatformBindingSpec(SpecModel):
-    bot_ref: BotRef
+    bot_ref: ObjectRef
     platform: platforms.PlatformName
     credentials: Credentials = Credentials()
     settings: dict[str, Any] = Field(default_factory=dict)

@@ -12,9 +12,11 @@ that build them are in this folder's conftest.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -200,6 +202,19 @@ def engine_pod(cluster: Cluster, bot: str, track: str, port: int) -> None:
         "status": {"phase": "Running", "podIP": "127.0.0.1"},
     }
     cluster.core.create_namespaced_pod(NAMESPACE, body)
+
+
+@contextlib.contextmanager
+def engines(cluster: Cluster, bot: str) -> Iterator[tuple[FakeEngine, FakeEngine]]:
+    """The bot's canary and stable engine pods, each serving its own fake metrics: (canary, stable)."""
+    canary, stable = FakeEngine("canary"), FakeEngine("stable")
+    try:
+        engine_pod(cluster, bot, "canary", canary.port)
+        engine_pod(cluster, bot, "stable", stable.port)
+        yield canary, stable
+    finally:
+        canary.close()
+        stable.close()
 
 
 def annotations(cluster: Cluster, bot: str) -> dict[str, str]:

@@ -7,14 +7,13 @@ import logging
 from fakes.kmock_harness import NAMESPACE, Cluster, chatbot, wait_for
 from integration.operator.canary_harness import (
     FakeClock,
-    FakeEngine,
     FakePrometheus,
     InProcessOperator,
     analysed,
     annotations,
     at,
     canary_status,
-    engine_pod,
+    engines,
     image,
     routes,
 )
@@ -26,10 +25,7 @@ def test_a_canary_walks_its_steps_on_the_clock_and_promotes(
     env: tuple[Cluster, InProcessOperator], clock: FakeClock
 ) -> None:
     cluster, _ = env
-    canary_engine, stable_engine = FakeEngine("canary"), FakeEngine("stable")
-    try:
-        engine_pod(cluster, "walker", "canary", canary_engine.port)
-        engine_pod(cluster, "walker", "stable", stable_engine.port)
+    with engines(cluster, "walker") as (canary_engine, stable_engine):
         steps = [{"setWeight": 10}, {"pause": {"duration": "5m"}}, {"setWeight": 50}, {"pause": {}}]
         spec = {"version": "2.0.0", "steps": steps, "analysis": ANALYSIS}
         cluster.create("chatbots", chatbot("walker", canary=spec))
@@ -85,19 +81,13 @@ def test_a_canary_walks_its_steps_on_the_clock_and_promotes(
             lambda: "canary" not in (cluster.get("chatbots", "walker") or {}).get("status", {}), "cleared"
         )
         assert image(cluster, "walker") == "ghcr.io/parley-dev/parley-runtime:2.0.0"
-    finally:
-        canary_engine.close()
-        stable_engine.close()
 
 
 def test_a_failing_analysis_rolls_back_with_the_figures_in_status(
     env: tuple[Cluster, InProcessOperator], clock: FakeClock
 ) -> None:
     cluster, _ = env
-    canary_engine, stable_engine = FakeEngine("canary"), FakeEngine("stable")
-    try:
-        engine_pod(cluster, "faulty", "canary", canary_engine.port)
-        engine_pod(cluster, "faulty", "stable", stable_engine.port)
+    with engines(cluster, "faulty") as (canary_engine, stable_engine):
         steps = [{"setWeight": 20}, {"pause": {"duration": "30m"}}]
         spec = {"version": "2.0.0", "steps": steps, "analysis": {**ANALYSIS, "failureLimit": 2}}
         cluster.create("chatbots", chatbot("faulty", canary=spec))
@@ -130,19 +120,13 @@ def test_a_failing_analysis_rolls_back_with_the_figures_in_status(
         )
         stalled = cluster.condition("chatbots", "faulty", "Stalled") or {}
         assert stalled.get("status") == "False"
-    finally:
-        canary_engine.close()
-        stable_engine.close()
 
 
 def test_an_operator_restarted_mid_canary_resumes_at_the_same_step(
     env: tuple[Cluster, InProcessOperator], clock: FakeClock
 ) -> None:
     cluster, operator = env
-    canary_engine, stable_engine = FakeEngine("canary"), FakeEngine("stable")
-    try:
-        engine_pod(cluster, "resumer", "canary", canary_engine.port)
-        engine_pod(cluster, "resumer", "stable", stable_engine.port)  # each track needs its samples
+    with engines(cluster, "resumer") as (canary_engine, stable_engine):
         steps = [{"setWeight": 10}, {"pause": {"duration": "2m"}}, {"setWeight": 30}]
         steps += [{"pause": {"duration": "10m"}}, {"setWeight": 60}, {"pause": {}}]
         spec = {"version": "2.0.0", "steps": steps, "analysis": ANALYSIS}
@@ -172,9 +156,6 @@ def test_an_operator_restarted_mid_canary_resumes_at_the_same_step(
         cluster.custom.delete_namespaced_custom_object(
             "parley.dev", "v1alpha1", NAMESPACE, "chatbots", "resumer"
         )
-    finally:
-        canary_engine.close()
-        stable_engine.close()
 
 
 def test_abort_by_annotation(env: tuple[Cluster, InProcessOperator], clock: FakeClock) -> None:

@@ -19,7 +19,6 @@ from fakes.kmock_harness import Cluster, binding, chatbot, wait_for
 from fakes.telegram_api import FakeTelegram
 from integration.operator.canary_harness import (
     FakeClock,
-    FakeEngine,
     InProcessOperator,
     analysed,
     annotations,
@@ -27,7 +26,7 @@ from integration.operator.canary_harness import (
     bot_yaml,
     canary_status,
     config_map,
-    engine_pod,
+    engines,
     history,
     image,
 )
@@ -65,10 +64,7 @@ def test_a_prompt_only_canary_runs_its_own_config_is_promoted_and_rolled_back(
     env: tuple[Cluster, InProcessOperator], clock: FakeClock
 ) -> None:
     cluster, _ = env
-    canary_engine, stable_engine = FakeEngine("canary"), FakeEngine("stable")
-    try:
-        engine_pod(cluster, "prompter", "canary", canary_engine.port)
-        engine_pod(cluster, "prompter", "stable", stable_engine.port)
+    with engines(cluster, "prompter") as (canary_engine, stable_engine):
         cluster.create("chatbots", chatbot("prompter", persona={"systemPrompt": V1}))
         wait_for(lambda: causes(cluster, "prompter") == [(1, "spec")], "revision 1")
         assert V1 in (bot_yaml(cluster, "prompter-config") or "")
@@ -133,19 +129,13 @@ def test_a_prompt_only_canary_runs_its_own_config_is_promoted_and_rolled_back(
         assert missing.stderr == "parley rollback: ChatBot bots/prompter has no revision 9 (kept: 1, 2, 3)\n"
         nobody = parley("history", "nobody")
         assert (nobody.returncode, nobody.stderr) == (2, "parley history: ChatBot bots/nobody not found\n")
-    finally:
-        canary_engine.close()
-        stable_engine.close()
 
 
 def test_inconclusive_analysis_holds_the_step_and_never_promotes(
     env: tuple[Cluster, InProcessOperator], clock: FakeClock
 ) -> None:
     cluster, _ = env
-    canary_engine, stable_engine = FakeEngine("canary"), FakeEngine("stable")
-    try:
-        engine_pod(cluster, "quiet", "canary", canary_engine.port)
-        engine_pod(cluster, "quiet", "stable", stable_engine.port)
+    with engines(cluster, "quiet") as (canary_engine, stable_engine):
         steps = [{"setWeight": 10}, {"pause": {"duration": "2m"}}]
         canary = {"models": {"routes": [_route("qwen-plus")]}, "steps": steps, "analysis": ANALYSIS}
         cluster.create("chatbots", chatbot("quiet", canary=canary))
@@ -167,9 +157,6 @@ def test_inconclusive_analysis_holds_the_step_and_never_promotes(
         assert (reconciling.get("status"), reconciling.get("reason")) == ("True", "CanaryInconclusive")
         assert cluster.deployment("quiet-canary") is not None
         assert [r["revision"] for r in history(cluster, "quiet")] == [1]  # nothing promoted
-    finally:
-        canary_engine.close()
-        stable_engine.close()
 
 
 def _route(model: str) -> dict[str, Any]:
@@ -231,61 +218,55 @@ def test_decisions_are_told_to_the_chat_of_the_bots_own_binding(
     Warning Event, and the release goes on."""
     cluster, _ = env
     telegram = FakeTelegram(token="4242:notify-token")
-    canary_engine, stable_engine = FakeEngine("canary"), FakeEngine("stable")
-    with serve(telegram.api.app) as api_base:
-        try:
-            cluster.secret("tg-announcer", {"botToken": telegram.token})
-            tg = binding("announcer-tg", "announcer", "telegram", "tg-announcer")
-            tg["spec"]["settings"] = {"apiBase": api_base}
-            cluster.create("platformbindings", tg)
-            engine_pod(cluster, "announcer", "canary", canary_engine.port)
-            engine_pod(cluster, "announcer", "stable", stable_engine.port)
-            cluster.create("chatbots", chatbot("announcer", persona={"systemPrompt": V1}))
-            wait_for(lambda: causes(cluster, "announcer") == [(1, "spec")], "revision 1")
+    with (
+        serve(telegram.api.app) as api_base,
+        engines(cluster, "announcer") as (canary_engine, stable_engine),
+    ):
+        cluster.secret("tg-announcer", {"botToken": telegram.token})
+        tg = binding("announcer-tg", "announcer", "telegram", "tg-announcer")
+        tg["spec"]["settings"] = {"apiBase": api_base}
+        cluster.create("platformbindings", tg)
+        cluster.create("chatbots", chatbot("announcer", persona={"systemPrompt": V1}))
+        wait_for(lambda: causes(cluster, "announcer") == [(1, "spec")], "revision 1")
 
-            notify = {"bindingRef": {"name": "announcer-tg"}, "chatId": "-1001234"}
-            steps = [{"setWeight": 20}, {"pause": {"duration": "2m"}}]
-            canary = {"persona": {"systemPrompt": V2}, "steps": steps, "analysis": ANALYSIS, "notify": notify}
-            cluster.patch("chatbots", "announcer", {"spec": {"canary": canary}})
-            wait_for(lambda: at(cluster, "announcer", step=1, weight=20), "step 1 at 20%")
-            for _ in range(2):
-                canary_engine.handled(30)
-                stable_engine.handled(300)
-                clock.advance(61)
-                wait_for(lambda: analysed(cluster, "announcer", verdict="Pass", since=clock.now()), "a pass")
-            wait_for(lambda: at(cluster, "announcer", phase="Promoted"), "Promoted")
-            (promoted,) = wait_for(lambda: telegram.sent() or None, "the promotion told")
-            assert promoted["chat_id"] == "-1001234"
-            assert promoted["text"].startswith("[announcer] Promoted: promoted persona ")
-            assert promoted["text"].endswith(" after 2 steps") and telegram.token not in promoted["text"]
+        notify = {"bindingRef": {"name": "announcer-tg"}, "chatId": "-1001234"}
+        steps = [{"setWeight": 20}, {"pause": {"duration": "2m"}}]
+        canary = {"persona": {"systemPrompt": V2}, "steps": steps, "analysis": ANALYSIS, "notify": notify}
+        cluster.patch("chatbots", "announcer", {"spec": {"canary": canary}})
+        wait_for(lambda: at(cluster, "announcer", step=1, weight=20), "step 1 at 20%")
+        for _ in range(2):
+            canary_engine.handled(30)
+            stable_engine.handled(300)
+            clock.advance(61)
+            wait_for(lambda: analysed(cluster, "announcer", verdict="Pass", since=clock.now()), "a pass")
+        wait_for(lambda: at(cluster, "announcer", phase="Promoted"), "Promoted")
+        (promoted,) = wait_for(lambda: telegram.sent() or None, "the promotion told")
+        assert promoted["chat_id"] == "-1001234"
+        assert promoted["text"].startswith("[announcer] Promoted: promoted persona ")
+        assert promoted["text"].endswith(" after 2 steps") and telegram.token not in promoted["text"]
 
-            # `parley rollback` removes spec.canary; the rollback is still told (the record kept the chat).
-            assert parley("rollback", "announcer").returncode == 0
-            told = wait_for(lambda: telegram.sent()[1:] or None, "the rollback told")
-            assert [m["chat_id"] for m in told] == ["-1001234"]
-            assert told[0]["text"].startswith("[announcer] Rollback: promotion of ")
+        # `parley rollback` removes spec.canary; the rollback is still told (the record kept the chat).
+        assert parley("rollback", "announcer").returncode == 0
+        told = wait_for(lambda: telegram.sent()[1:] or None, "the rollback told")
+        assert [m["chat_id"] for m in told] == ["-1001234"]
+        assert told[0]["text"].startswith("[announcer] Rollback: promotion of ")
 
-            # Told through a binding of another bot: a Warning Event, and the canary still starts.
-            wrong = {**notify, "bindingRef": {"name": "someone-elses"}}
-            canary = {
-                "persona": {"systemPrompt": V2 + " (v3)"},
-                "steps": steps,
-                "analysis": ANALYSIS,
-                "notify": wrong,
-            }
-            cluster.patch("chatbots", "announcer", {"spec": {"canary": canary}})
-            wait_for(lambda: at(cluster, "announcer", step=1, weight=20), "the second canary at 20%")
-            for _ in range(4):  # too few canary messages: held, which is told — and cannot be
-                canary_engine.handled(2)
-                stable_engine.handled(300)
-                clock.advance(61)
-                wait_for(lambda: analysed(cluster, "announcer", since=clock.now()), "the window")
-            wait_for(lambda: at(cluster, "announcer", phase="Inconclusive"), "Inconclusive")
-            (failed,) = wait_for(
-                lambda: events_of(cluster, "announcer", "NotifyFailed") or None, "NotifyFailed"
-            )
-            assert failed == "PlatformBinding someone-elses is not a ready binding of this bot"
-            assert len(telegram.sent()) == 2
-        finally:
-            canary_engine.close()
-            stable_engine.close()
+        # Told through a binding of another bot: a Warning Event, and the canary still starts.
+        wrong = {**notify, "bindingRef": {"name": "someone-elses"}}
+        canary = {
+            "persona": {"systemPrompt": V2 + " (v3)"},
+            "steps": steps,
+            "analysis": ANALYSIS,
+            "notify": wrong,
+        }
+        cluster.patch("chatbots", "announcer", {"spec": {"canary": canary}})
+        wait_for(lambda: at(cluster, "announcer", step=1, weight=20), "the second canary at 20%")
+        for _ in range(4):  # too few canary messages: held, which is told — and cannot be
+            canary_engine.handled(2)
+            stable_engine.handled(300)
+            clock.advance(61)
+            wait_for(lambda: analysed(cluster, "announcer", since=clock.now()), "the window")
+        wait_for(lambda: at(cluster, "announcer", phase="Inconclusive"), "Inconclusive")
+        (failed,) = wait_for(lambda: events_of(cluster, "announcer", "NotifyFailed") or None, "NotifyFailed")
+        assert failed == "PlatformBinding someone-elses is not a ready binding of this bot"
+        assert len(telegram.sent()) == 2
