@@ -4,7 +4,7 @@ left out, and the sent ledger across a redelivery."""
 
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +34,6 @@ PICTURE = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8
 def fake() -> Iterator[FakeDingTalk]:
     with FakeDingTalk() as server:
         yield server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5) as session:
-        yield session
 
 
 def make(fake: FakeDingTalk, http: httpx.AsyncClient, *, ledger: Any = None, **settings: Any) -> Any:

@@ -1,7 +1,7 @@
 """DingTalk replies: sessionWebhook while valid, robot OpenAPI after expiry, error mapping."""
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,18 +15,14 @@ from parley_runtime.platforms.errors import PermanentSendError, RetryableSendErr
 
 NOW = 1_700_000_000.0
 CREDS = {"appKey": "ding-key", "appSecret": "ding-secret"}
+GROUP_SEND = "/v1.0/robot/groupMessages/send"
+CHAT = "cidPW4Kc1pQf8Ee0XMdY1KZ5w=="
 
 
 @pytest.fixture
 def fake() -> Iterator[FakeDingTalk]:
     with FakeDingTalk() as server:
         yield server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5) as client:
-        yield client
 
 
 def make(fake: FakeDingTalk, http: httpx.AsyncClient, **settings: Any) -> Any:
@@ -170,3 +166,36 @@ async def test_wrong_app_secret_is_permanent_and_hidden(fake: FakeDingTalk, http
     with pytest.raises(PermanentSendError) as info:
         await dingtalk.create(ctx).send(reply(fake, "x", expires_in=-1))
     assert "leaky" not in str(info.value)
+
+
+# `announce`: one `sampleText` robot message to a group (`groupMessages/send`): without an inbound
+# message there is no sessionWebhook. Both modes (HTTP callbacks, Stream) announce alike.
+
+
+@pytest.mark.parametrize(
+    ("settings", "robot_code"),
+    [
+        ({}, "ding-key"),  # an enterprise-internal app's robot: robotCode is the AppKey
+        ({"mode": "stream", "robotCode": "ding-robot"}, "ding-robot"),
+    ],
+)
+async def test_announce_sends_a_robot_text_message_to_the_group(
+    fake: FakeDingTalk, http: httpx.AsyncClient, settings: dict[str, str], robot_code: str
+) -> None:
+    await make(fake, http, **settings).announce(CHAT, "canary promoted: helpdesk r42")
+    (call,) = fake.calls(GROUP_SEND)
+    assert call.headers["x-acs-dingtalk-access-token"] == fake.issued_tokens[-1]
+    body = call.json()
+    assert {k: v for k, v in body.items() if k != "msgParam"} == {
+        "robotCode": robot_code,
+        "msgKey": "sampleText",
+        "openConversationId": CHAT,
+    }
+    assert json.loads(body["msgParam"]) == {"content": "canary promoted: helpdesk r42"}
+
+
+async def test_a_refused_group_is_a_permanent_error(fake: FakeDingTalk, http: httpx.AsyncClient) -> None:
+    fake.script(GROUP_SEND, Reply(400, {"code": "param.invalid", "message": "openConversationId is invalid"}))
+    with pytest.raises(PermanentSendError, match=r"errcode param\.invalid") as raised:
+        await make(fake, http).announce(CHAT, "canary aborted")
+    assert "ding-secret" not in str(raised.value) and "ding-token" not in str(raised.value)

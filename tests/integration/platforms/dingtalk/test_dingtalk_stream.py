@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -36,12 +35,6 @@ def robot_data(msg_id: str, text: str) -> dict[str, Any]:
         "msgtype": "text",
         "robotCode": "rc",
     }
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5) as client:
-        yield client
 
 
 class Harness:

@@ -3,7 +3,7 @@ Markdown sent as is in 2000-unit pieces, images and audio as multipart follow-up
 across a redelivery."""
 
 import base64
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -32,12 +32,6 @@ def fake() -> Iterator[tuple[FakeDiscord, str]]:
     discord = FakeDiscord(APP, TOKEN)
     with serve(discord.api.app) as base:
         yield discord, base
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 def make(http: httpx.AsyncClient, base: str, ledger: MemoryLedger | None = None) -> adapter.DiscordAdapter:

@@ -1,6 +1,6 @@
 """Interaction follow-ups against a fake Discord API on 127.0.0.1."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -13,6 +13,7 @@ from parley_runtime.platforms.discord import adapter
 from parley_runtime.platforms.errors import PermanentSendError, RetryableSendError
 
 APP, TOKEN = "1125000000000000001", "aW50ZXJhY3Rpb246c2VjcmV0LXRva2Vu"
+BOT_TOKEN, CHANNEL = "MTEyNTAw.bot-token", "1300000000000000042"
 
 
 @pytest.fixture
@@ -22,17 +23,11 @@ def fake() -> Iterator[tuple[FakeDiscord, str]]:
         yield discord, base
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
-
-
-def make(http: httpx.AsyncClient, base: str) -> adapter.DiscordAdapter:
+def make(http: httpx.AsyncClient, base: str, bot_token: str = "bot") -> adapter.DiscordAdapter:
     return adapter.create(
         make_adapter_context(
             "discord",
-            credentials={"applicationId": APP, "publicKey": "00" * 32, "botToken": "bot"},
+            credentials={"applicationId": APP, "publicKey": "00" * 32, "botToken": bot_token},
             settings={"apiBase": base + PREFIX},
             http=http,
         )
@@ -100,3 +95,34 @@ async def test_missing_context_is_permanent(http) -> None:
     inbound = reply("x").inbound.model_copy(update={"reply_context": {}})
     with pytest.raises(PermanentSendError):
         await make(http, "http://127.0.0.1:9").send(OutboundMessage(inbound=inbound, text="x"))
+
+
+# `announce`: one message in a channel with the bot token (interaction tokens only answer a command).
+
+
+async def test_announce_posts_in_the_channel_as_the_bot(fake, http) -> None:
+    discord, base = fake
+    path = discord.channel(CHANNEL, bot_token=BOT_TOKEN)
+    await make(http, base, bot_token=BOT_TOKEN).announce(CHANNEL, "canary promoted: helpdesk r42 @everyone")
+    (call,) = discord.api.received(path)
+    assert call.headers["authorization"] == f"Bot {BOT_TOKEN}"
+    # no mentions are parsed: an announcement never pings a whole server
+    assert call.json() == {
+        "allowed_mentions": {"parse": []},
+        "content": "canary promoted: helpdesk r42 @everyone",
+    }
+
+
+async def test_a_refused_token_is_a_permanent_error(fake, http) -> None:
+    discord, base = fake
+    discord.channel(CHANNEL, bot_token=BOT_TOKEN)
+    with pytest.raises(PermanentSendError, match="HTTP 401") as raised:
+        await make(http, base, bot_token="revoked").announce(CHANNEL, "canary aborted")
+    assert "revoked" not in str(raised.value)
+
+
+async def test_a_chat_id_that_is_no_channel_id_is_refused_unsent(fake, http) -> None:
+    discord, base = fake
+    with pytest.raises(PermanentSendError, match="channel id"):
+        await make(http, base, bot_token=BOT_TOKEN).announce("../users/@me", "hi")
+    assert discord.api.requests == []

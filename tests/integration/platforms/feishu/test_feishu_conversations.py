@@ -7,7 +7,7 @@ the request builders for image upload and message resources.
 """
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,12 +51,6 @@ def sdk_im() -> Any:
 def api() -> Iterator[FakeFeishuApi]:
     with FakeFeishuApi() as server:
         yield server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5) as session:
-        yield session
 
 
 def make(

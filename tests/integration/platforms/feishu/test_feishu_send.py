@@ -1,7 +1,7 @@
 """Feishu/Lark `send` against a real fake Open API server on 127.0.0.1."""
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,18 +17,14 @@ from parley_runtime.platforms.feishu import client
 CREDS = {"appId": "cli_app", "appSecret": "app-secret", "verificationToken": "v"}
 MID = "om_5ce6d572455d361153b7cb51da133945"
 REPLY = f"/open-apis/im/v1/messages/{MID}/reply"
+MESSAGES = "/open-apis/im/v1/messages"
+CHAT = "oc_5ad11d72b830411d72b836c20"
 
 
 @pytest.fixture
 def api() -> Iterator[FakeFeishuApi]:
     with FakeFeishuApi() as server:
         yield server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5) as client:
-        yield client
 
 
 def make(
@@ -142,3 +138,28 @@ async def test_bad_app_secret_is_permanent_and_hidden(api: FakeFeishuApi, http: 
     with pytest.raises(PermanentSendError) as info:
         await make(api, http, appSecret="wrong-secret").send(reply("x"))
     assert "wrong-secret" not in str(info.value) and not api.calls(REPLY)
+
+
+# `announce`: one text message created in a group chat (`receive_id_type=chat_id`) with the tenant
+# token, with no message to reply to.
+
+
+async def test_announce_creates_a_text_message_in_the_chat(
+    api: FakeFeishuApi, http: httpx.AsyncClient
+) -> None:
+    await make(api, http).announce(CHAT, "canary promoted: helpdesk r42")
+    (call,) = api.calls(MESSAGES)
+    assert call.query == {"receive_id_type": "chat_id"}
+    assert call.headers["authorization"] == f"Bearer {api.issued[-1]}"
+    body = call.json()
+    assert body == {"receive_id": CHAT, "msg_type": "text", "content": body["content"]}  # no dedup uuid
+    assert json.loads(body["content"]) == {"text": "canary promoted: helpdesk r42"}
+
+
+async def test_a_chat_the_bot_is_not_in_is_a_permanent_error(
+    api: FakeFeishuApi, http: httpx.AsyncClient
+) -> None:
+    api.script(MESSAGES, Reply(400, {"code": 230002, "msg": "Bot/User can NOT be out of the chat."}))
+    with pytest.raises(PermanentSendError, match="code 230002") as raised:
+        await make(api, http).announce(CHAT, "canary aborted")
+    assert "app-secret" not in str(raised.value) and "t-1" not in str(raised.value)

@@ -1,6 +1,6 @@
 """Replies of the generic HTTP platform are POSTed to a real callback server on 127.0.0.1."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -21,13 +21,7 @@ def api() -> Iterator[tuple[RecordingApi, str]]:
         yield recorder, base
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
-
-
-def make_adapter(http: httpx.AsyncClient, callback: str) -> adapter.HttpAdapter:
+def make_adapter(http: httpx.AsyncClient, callback: str | None) -> adapter.HttpAdapter:
     return adapter.create(
         make_adapter_context("http", settings={"callbackUrl": callback}, http=http, clock=lambda: 1.0)
     )
@@ -89,3 +83,26 @@ async def test_message_without_callback_is_permanent(http) -> None:
     event = (await inbound(a)).model_copy(update={"reply_context": {}})
     with pytest.raises(PermanentSendError):
         await a.send(OutboundMessage(inbound=event, text="x"))
+
+
+# `announce`: a reply-shaped body POSTed to the binding's `callbackUrl`, with no inbound message.
+
+
+async def test_announce_posts_to_the_callback_url(api, http) -> None:
+    recorder, base = api
+    await make_adapter(http, f"{base}/replies").announce("helpdesk-web", "canary promoted: helpdesk r42")
+    (call,) = recorder.requests
+    assert (call.method, call.path) == ("POST", "/replies")
+    assert call.json() == {"reply": "canary promoted: helpdesk r42", "chat_id": "helpdesk-web"}
+
+
+async def test_a_4xx_from_the_receiver_is_a_permanent_error(api, http) -> None:
+    recorder, base = api
+    recorder.script("POST", "/replies", status=403, body={"error": "forbidden"})
+    with pytest.raises(PermanentSendError, match="HTTP 403"):
+        await make_adapter(http, f"{base}/replies").announce("helpdesk-web", "canary aborted")
+
+
+async def test_without_a_callback_url_nothing_can_be_announced(http) -> None:
+    with pytest.raises(PermanentSendError, match="callbackUrl"):
+        await make_adapter(http, None).announce("helpdesk-web", "canary aborted")

@@ -233,6 +233,52 @@ async def test_http_post_is_told_to_use_websocket(harness: Harness) -> None:
     assert result.status == 405 and b"WebSocket" in result.body
 
 
+# --- announce: one `send_msg` with no inbound message ---------------------------------------------
+# A plain id or `group:<id>` names a group, `private:<id>` a friend.
+
+
+async def announce_and_answer(harness: Harness, chat_id: str, **answer: Any) -> dict[str, Any]:
+    """Announce while connected as NapCat; the action received, answered with `answer` (ok by default)."""
+    async with websockets.connect(harness.url, additional_headers=napcat_headers()) as ws:
+        sending = asyncio.create_task(harness.adapter.announce(chat_id, "canary promoted: helpdesk r42"))
+        call = await answer_next_action(ws, **answer)
+        await sending
+    return call
+
+
+@pytest.mark.parametrize(
+    ("chat_id", "target"),
+    [
+        ("123456789", {"message_type": "group", "group_id": 123456789}),
+        ("group:123456789", {"message_type": "group", "group_id": 123456789}),
+        ("private:20002000", {"message_type": "private", "user_id": 20002000}),
+    ],
+)
+async def test_announce_sends_send_msg_to_the_chat(
+    harness: Harness, chat_id: str, target: dict[str, Any]
+) -> None:
+    call = await announce_and_answer(harness, chat_id)
+    assert call["action"] == "send_msg"
+    text = {"type": "text", "data": {"text": "canary promoted: helpdesk r42"}}
+    assert call["params"] == {**target, "message": [text]}
+
+
+async def test_a_refused_action_is_a_permanent_error(harness: Harness) -> None:
+    with pytest.raises(PermanentSendError, match="retcode=1404"):
+        await announce_and_answer(harness, "123456789", status="failed", retcode=1404, data=None)
+
+
+async def test_a_process_without_the_socket_cannot_announce_now(harness: Harness) -> None:
+    with pytest.raises(RetryableSendError, match="no OneBot API connection"):
+        await harness.adapter.announce("123456789", "canary aborted")
+
+
+@pytest.mark.parametrize("chat_id", ["discuss:1", "group:", "abc", "private:1/2"])
+async def test_a_chat_id_of_another_shape_is_refused(harness: Harness, chat_id: str) -> None:
+    with pytest.raises(PermanentSendError, match="chat id is"):
+        await harness.adapter.announce(chat_id, "hi")
+
+
 # --- addressed by a reply, media in and out -------------------------------------------------------
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8

@@ -3,7 +3,7 @@ fetched from their URLs, Markdown sent as readable text, guild-channel replies (
 images), images left out where QQ takes media only by public URL, the sent ledger honoured."""
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +36,6 @@ def fake() -> Iterator[tuple[FakeQQ, str]]:
     qq = FakeQQ(APP_ID, SECRET)
     with serve(qq.app) as base:
         yield qq, base
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 def make(http: httpx.AsyncClient, base: str, ledger: MemoryLedger | None = None) -> adapter.QQAdapter:

@@ -1,7 +1,7 @@
 """Passive replies against a fake QQ API on 127.0.0.1: token fetched once and cached, re-fetched once
 on 401, msg_seq increments, errors mapped."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -30,12 +30,6 @@ def fake() -> Iterator[tuple[FakeQQ, str]]:
     qq = FakeQQ(APP_ID, SECRET)
     with serve(qq.api.app) as base:
         yield qq, base
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 def make(
@@ -138,3 +132,31 @@ async def test_errors(fake, http) -> None:
     with pytest.raises(PermanentSendError, match="appId/appSecret") as bad_secret:
         await make(http, base, secret="wrong-secret").send(reply())
     assert "wrong-secret" not in str(bad_secret.value)
+
+
+# `announce`: a proactive group message (no `msg_id`) with the app access token.
+
+
+async def test_announce_posts_to_the_group(fake, http) -> None:
+    qq, base = fake
+    path = qq.route("group", GROUP)
+    await make(http, base).announce(GROUP, "canary promoted: helpdesk r42")
+    (call,) = qq.api.received(path)
+    assert call.headers["authorization"] == "QQBot qq-token-1"
+    assert call.json() == {"content": "canary promoted: helpdesk r42", "msg_type": 0}
+
+
+async def test_a_refused_proactive_message_is_a_permanent_error(fake, http) -> None:
+    qq, base = fake
+    path = qq.route("group", GROUP)
+    qq.api.script("POST", path, status=403, body={"code": 403, "message": "no permission"})
+    with pytest.raises(PermanentSendError, match="HTTP 403") as raised:
+        await make(http, base).announce(GROUP, "canary aborted")
+    assert "qq-token" not in str(raised.value) and SECRET not in str(raised.value)
+
+
+async def test_a_chat_id_that_would_change_the_url_is_refused_unsent(fake, http) -> None:
+    qq, base = fake
+    with pytest.raises(PermanentSendError, match="group_openid"):
+        await make(http, base).announce("../../users/x", "hi")
+    assert qq.api.requests == []

@@ -4,7 +4,7 @@ upload flow, and the sent ledger across a redelivery."""
 
 import base64
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +43,6 @@ def fake() -> Iterator[tuple[FakeSlack, str]]:
     slack = FakeSlack(TOKEN)
     with serve(slack.api.app) as base:
         yield slack, base
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 def make(

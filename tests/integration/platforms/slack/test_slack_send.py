@@ -1,6 +1,6 @@
 """chat.postMessage against a fake Slack Web API on 127.0.0.1: payload, threads, errors in both forms."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -21,12 +21,6 @@ def fake() -> Iterator[tuple[FakeSlack, str]]:
     slack = FakeSlack(TOKEN)
     with serve(slack.api.app) as base:
         yield slack, base
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 def make(http: httpx.AsyncClient, base: str, token: str = TOKEN, **settings: Any) -> adapter.SlackAdapter:
@@ -120,3 +114,22 @@ async def test_5xx_is_retryable(fake, http) -> None:
     slack.api.script("POST", POST_MESSAGE, status=503)
     with pytest.raises(RetryableSendError):
         await make(http, base).send(reply())
+
+
+# `announce`: one plain chat.postMessage to a channel, with no message to reply to.
+
+
+async def test_announce_posts_to_the_channel(fake, http) -> None:
+    slack, base = fake
+    await make(http, base).announce("C0123ABCDEF", "canary promoted: helpdesk r42")
+    (call,) = slack.api.received(POST_MESSAGE)
+    assert call.headers["authorization"] == f"Bearer {TOKEN}"
+    assert call.json() == {"channel": "C0123ABCDEF", "text": "canary promoted: helpdesk r42"}
+
+
+async def test_a_channel_the_bot_is_not_in_is_a_permanent_error(fake, http) -> None:
+    slack, base = fake
+    slack.api.script("POST", POST_MESSAGE, body={"ok": False, "error": "not_in_channel"})
+    with pytest.raises(PermanentSendError, match="not_in_channel") as raised:
+        await make(http, base).announce("C0123ABCDEF", "canary aborted")
+    assert TOKEN not in str(raised.value)

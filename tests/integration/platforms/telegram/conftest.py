@@ -1,7 +1,7 @@
 """A fake Bot API server on 127.0.0.1 and real Telegram adapters pointed at it."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -30,12 +30,6 @@ def fake() -> Iterator[tuple[FakeTelegram, str]]:
     telegram = FakeTelegram(TOKEN)
     with serve(telegram.api.app) as base:
         yield telegram, base
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 @pytest.fixture

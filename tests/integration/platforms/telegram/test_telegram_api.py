@@ -162,6 +162,26 @@ async def test_unreachable_api_is_retryable_and_never_logs_the_token(fake, make_
     )
 
 
+# `announce`: one plain sendMessage to a chat the bot is in, with no message to reply to.
+
+
+async def test_announce_sends_plain_text_to_the_chat(fake, make_adapter) -> None:
+    telegram, _ = fake
+    await make_adapter().announce("-1001234567890", "canary promoted: helpdesk r42 → 100 %")
+    (call,) = telegram.calls("sendMessage")
+    assert call.path == f"/bot{telegram.token}/sendMessage"  # the token in the path is the credential
+    assert call.json() == {"chat_id": "-1001234567890", "text": "canary promoted: helpdesk r42 → 100 %"}
+
+
+async def test_a_refused_chat_is_a_permanent_error(fake, make_adapter) -> None:
+    telegram, _ = fake
+    answer = {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
+    telegram.api.script("POST", telegram.path("sendMessage"), status=400, body=answer)
+    with pytest.raises(PermanentSendError, match="chat not found") as raised:
+        await make_adapter().announce("-100999", "canary aborted")
+    assert telegram.token not in str(raised.value)
+
+
 def update(uid: int, text: str) -> dict[str, Any]:
     body = json.loads((DATA / "private_text.json").read_text())
     return {**body, "update_id": uid, "message": {**body["message"], "text": text}}

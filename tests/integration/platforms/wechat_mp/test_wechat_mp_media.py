@@ -2,7 +2,7 @@
 with wechatpy, received media fetched through `media/get`, Markdown sent as readable text, images
 uploaded and sent as customer-service `image` messages, the sent ledger honoured."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -31,12 +31,6 @@ MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 500
 def api() -> Iterator[FakeWeChatApi]:
     with FakeWeChatApi(app_id="wx-app", secret="wx-secret") as server:
         yield server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5) as client:
-        yield client
 
 
 def make(

@@ -1,6 +1,6 @@
 """WeChat MP `send` (customer-service API) against a real fake API server on 127.0.0.1."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -19,12 +19,6 @@ OPENID = "oEXAMPLEfollower0000000000001"
 def api() -> Iterator[FakeWeChatApi]:
     with FakeWeChatApi(app_id="wx-app", secret="wx-secret") as server:
         yield server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5) as client:
-        yield client
 
 
 def make(api: FakeWeChatApi, http: httpx.AsyncClient, **creds: str) -> mp.WeChatMpAdapter:
@@ -99,3 +93,26 @@ async def test_wrong_secret_is_permanent_and_not_leaked(api: FakeWeChatApi, http
     with pytest.raises(PermanentSendError) as info:
         await make(api, http, appSecret="leaky-secret").send(reply("x"))
     assert "leaky-secret" not in str(info.value) and not api.calls(SEND)
+
+
+# `announce`: one customer-service text message to a follower, with no message to reply to.
+
+
+async def test_announce_sends_a_customer_service_message(api: FakeWeChatApi, http: httpx.AsyncClient) -> None:
+    await make(api, http).announce(OPENID, "canary promoted: helpdesk r42")
+    (call,) = api.calls(SEND)
+    assert call.query["access_token"] == api.issued[-1]
+    assert call.json() == {
+        "touser": OPENID,
+        "msgtype": "text",
+        "text": {"content": "canary promoted: helpdesk r42"},
+    }
+
+
+async def test_a_follower_silent_for_48_hours_is_a_permanent_error(
+    api: FakeWeChatApi, http: httpx.AsyncClient
+) -> None:
+    api.script(SEND, Reply(200, {"errcode": 45015, "errmsg": "response out of time limit"}))
+    with pytest.raises(PermanentSendError, match="errcode 45015") as raised:
+        await make(api, http).announce(OPENID, "canary aborted")
+    assert "wx-secret" not in str(raised.value) and "mp-token" not in str(raised.value)

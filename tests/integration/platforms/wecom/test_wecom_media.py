@@ -2,7 +2,7 @@
 notes fetched through `media/get` (callbacks produced with wechatpy's encryptor), Markdown replies as
 `markdown` messages with a plain-text fallback, images uploaded and sent, the sent ledger honoured."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -38,12 +38,6 @@ AMR = b"#!AMR\n" + b"\x3c" * 300
 def api() -> Iterator[FakeWeComApi]:
     with FakeWeComApi(corp_id="ww-corp", secret="app-secret") as server:
         yield server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5) as client:
-        yield client
 
 
 def make(

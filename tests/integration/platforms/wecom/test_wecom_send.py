@@ -1,6 +1,6 @@
 """WeCom `send` against a real fake API server on 127.0.0.1."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -25,12 +25,6 @@ SEND = "/cgi-bin/message/send"
 def api() -> Iterator[FakeWeComApi]:
     with FakeWeComApi(corp_id="ww-corp", secret="app-secret") as server:
         yield server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5) as client:
-        yield client
 
 
 def make(
@@ -150,3 +144,27 @@ async def test_unreachable_api_is_retryable(http: httpx.AsyncClient) -> None:
     ctx = make_context("wecom", CREDS, http=http, settings={"apiBase": url})
     with pytest.raises(RetryableSendError, match="connection error"):
         await wecom.create(ctx).send(reply("x"))
+
+
+# `announce`: one app text message (`message/send`) to a member, with no message to reply to.
+
+
+async def test_announce_sends_an_app_message_to_the_member(
+    api: FakeWeComApi, http: httpx.AsyncClient
+) -> None:
+    await make(api, http).announce("ZhangSan|LiSi", "canary promoted: helpdesk r42")
+    (call,) = api.calls(SEND)
+    assert call.query["access_token"] == api.issued[-1]
+    assert call.json() == {
+        "touser": "ZhangSan|LiSi",
+        "msgtype": "text",
+        "agentid": 1000002,
+        "text": {"content": "canary promoted: helpdesk r42"},
+    }
+
+
+async def test_an_unknown_member_is_a_permanent_error(api: FakeWeComApi, http: httpx.AsyncClient) -> None:
+    api.script(SEND, Reply(200, {"errcode": 81013, "errmsg": "user & party & tag all invalid"}))
+    with pytest.raises(PermanentSendError, match="errcode 81013") as raised:
+        await make(api, http).announce("Nobody", "canary aborted")
+    assert "app-secret" not in str(raised.value) and "wecom-token" not in str(raised.value)
