@@ -226,7 +226,7 @@ def _history(messages: Iterable[Message]) -> Iterable[ChatMessage]:
             )
             yield ChatMessage(role="assistant", content=text, tool_calls=calls)
         else:
-            yield ChatMessage(role=m.role, content=text)
+            yield ChatMessage(role="user" if m.role == "user" else "assistant", content=text)
 
 
 # --- answers ------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from operator import attrgetter
 from typing import Any, Literal
 
+import pydantic.dataclasses
 from pydantic import BaseModel, ConfigDict, Field
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -20,8 +21,14 @@ class ToolCall(BaseModel):
     arguments: str = "{}"
 
 
-class ChatMessage(BaseModel):
-    model_config = ConfigDict(frozen=True)
+@pydantic.dataclasses.dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """One turn of a conversation, validated like a model but stored lean.
+
+    Sessions keep thousands of these in memory and every request reads a whole history of them: as a
+    slotted dataclass a message takes a quarter of a model's memory (no per-instance `__dict__` or
+    set of given fields), which measured 6% less CPU per message (docs/benchmarks.md).
+    """
 
     role: Role
     content: str = ""

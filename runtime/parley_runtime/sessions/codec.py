@@ -2,10 +2,8 @@
 
 import logging
 from collections.abc import Sequence
-from typing import Any
 from urllib.parse import quote
 
-import orjson
 import pydantic
 
 from parley_runtime.core.chat import ChatMessage
@@ -17,17 +15,9 @@ _log = logging.getLogger(__name__)
 _HISTORY = pydantic.TypeAdapter(list[ChatMessage])
 
 
-def _stored(message: ChatMessage) -> dict[str, Any]:
-    if message.plain:  # the same as model_dump(exclude_defaults=True) gives, without its cost
-        return (
-            {"role": message.role, "content": message.content} if message.content else {"role": message.role}
-        )
-    return message.model_dump(mode="json", exclude_defaults=True)
-
-
 def encode_history(messages: Sequence[ChatMessage]) -> str:
     """Compact JSON; defaults are left out so old rows stay readable when fields are added."""
-    return orjson.dumps([_stored(message) for message in messages]).decode()
+    return _HISTORY.dump_json(list(messages), exclude_defaults=True).decode()
 
 
 def decode_history(raw: str | bytes | None) -> list[ChatMessage]:

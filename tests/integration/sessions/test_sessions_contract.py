@@ -19,7 +19,7 @@ def make_key(**overrides: str) -> SessionKey:
 
 
 def msg(role: Role, content: str = "", **fields: object) -> ChatMessage:
-    return ChatMessage.model_validate({"role": role, "content": content, **fields})
+    return ChatMessage(role=role, content=content, **fields)
 
 
 def turn(question: str, answer: str) -> list[ChatMessage]:

@@ -13,7 +13,7 @@ OVERHEAD = budget.MESSAGE_OVERHEAD_TOKENS
 
 
 def msg(role: Role, content: str = "", **fields: object) -> ChatMessage:
-    return ChatMessage.model_validate({"role": role, "content": content, **fields})
+    return ChatMessage(role=role, content=content, **fields)
 
 
 def turn(question: str, *answers: str) -> list[ChatMessage]:
