@@ -50,7 +50,7 @@ class DingTalkAdapter:
         await reply.announce(self._api, chat_id, text, robot_code=self._settings.robot_code)
 
     async def fetch_media(self, message: InboundMessage, attachment: Attachment, max_bytes: int) -> bytes:
-        robot_code = self._settings.robot_code or self._api.app_key
+        robot_code = self._api.robot_code_for(self._settings.robot_code)
         return await self._api.fetch_media(attachment, max_bytes, robot_code=robot_code)
 
 

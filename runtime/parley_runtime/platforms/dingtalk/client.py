@@ -86,6 +86,11 @@ class DingTalkClient:
     def __repr__(self) -> str:
         return f"DingTalkClient(app_key={self.app_key!r})"
 
+    def robot_code_for(self, configured: str | None) -> str:
+        """The robot's code: `settings.robotCode` when set, else the AppKey, which is the robot code of
+        an enterprise-internal app's robot."""
+        return configured or self.app_key
+
     async def to_session(self, webhook: str, text: str, *, markdown: bool) -> None:
         """Reply through the sessionWebhook of the inbound message (no token needed)."""
         response, body = await _post(self._http, webhook, session_payload(text, markdown=markdown))

@@ -101,8 +101,7 @@ def _route(
 
 async def announce(api: client.DingTalkClient, chat_id: str, text: str, *, robot_code: str | None) -> None:
     """Plain `text` to the group whose openConversationId (`cid…`) is `chat_id`, through the robot
-    OpenAPI: without an inbound message there is no sessionWebhook. The robotCode of an enterprise-internal
-    app's robot is its AppKey, so the configured `robotCode` is only needed when they differ."""
+    OpenAPI: without an inbound message there is no sessionWebhook."""
     target = {"openConversationId": chat_id}
-    code = robot_code or api.app_key
+    code = api.robot_code_for(robot_code)
     await api.robot_send(client.GROUP_SEND_PATH, target, text, robot_code=code, markdown=False)
